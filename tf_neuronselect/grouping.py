@@ -1,0 +1,199 @@
+"""Which slice of which weight belongs to each unit: the only module that knows kernel layouts.
+
+A *unit* is one output channel of a layer (a neuron of a Dense layer, a filter of a convolution).
+Its *incoming group* is every kernel weight that feeds it; the *outgoing group* of an input channel
+is every kernel weight that reads it. Three kernel layouts cover the stock Keras layers:
+
+- ``"standard"``: ``(..., in, out)``, used by Dense, Conv1D/2D/3D and the pointwise kernel of
+  SeparableConv1D/2D.
+- ``"transposed"``: ``(..., out, in)``, used by Conv1DTranspose/2DTranspose/3DTranspose.
+- ``"depthwise"``: ``(..., in, multiplier)``, used by DepthwiseConv1D/2D and the depthwise kernel of
+  SeparableConv1D/2D. Input channel ``c`` feeds outputs ``c*m ... c*m+m-1``.
+
+A rank-1 weight (a bias) has one entry per output unit whatever the layout.
+
+``unit_matrix`` reshapes a kernel to ``(group_size, units)`` with ``keras.ops`` so the penalties and
+the proximal step work on any backend; ``take_units`` and ``unit_norms_numpy`` are the NumPy
+counterparts the selection and the rewriter use.
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+from keras import ops
+
+from tf_neuronselect.utils.validation import validate_choice
+
+STANDARD = "standard"
+TRANSPOSED = "transposed"
+DEPTHWISE = "depthwise"
+LAYOUTS = (STANDARD, TRANSPOSED, DEPTHWISE)
+INCOMING = "incoming"
+OUTGOING = "outgoing"
+SIDES = (INCOMING, OUTGOING)
+
+
+def unit_axes(rank, layout, side):
+    """The axes of a weight of ``rank`` that index units; the other axes form each unit's group.
+
+    For ``("depthwise", "incoming")`` two axes index a unit: ``(in, multiplier)``, flattened in
+    row-major order so that unit ``c*m + k`` is ``kernel[..., c, k]``, matching the layer's output.
+    """
+    validate_choice(layout, "layout", LAYOUTS, "unit_axes")
+    validate_choice(side, "side", SIDES, "unit_axes")
+    if rank == 1:
+        if side == OUTGOING:
+            raise ValueError(
+                "unit_axes: a rank-1 weight (a bias) has no outgoing groups. "
+                "Received: rank=1, side='outgoing'. Use side='incoming'."
+            )
+        return (0,)
+    if rank < 2:
+        raise ValueError(f"unit_axes: expected a weight of rank >= 1. Received: rank={rank}.")
+    last, before_last = rank - 1, rank - 2
+    if layout == STANDARD:
+        return (last,) if side == INCOMING else (before_last,)
+    if layout == TRANSPOSED:
+        return (before_last,) if side == INCOMING else (last,)
+    return (before_last, last) if side == INCOMING else (before_last,)
+
+
+def _group_permutation(rank, layout, side):
+    units = unit_axes(rank, layout, side)
+    others = tuple(a for a in range(rank) if a not in units)
+    return others + units, len(units)
+
+
+def num_units(shape, layout, side=INCOMING):
+    """How many units (groups) a weight of ``shape`` has on ``side``."""
+    axes = unit_axes(len(shape), layout, side)
+    return int(np.prod([shape[a] for a in axes]))
+
+
+def group_size(shape, layout, side=INCOMING):
+    """How many weights each group of a weight of ``shape`` holds (P in the group lasso)."""
+    return int(np.prod(shape)) // num_units(shape, layout, side)
+
+
+def unit_matrix(x, layout, side=INCOMING):
+    """``x`` reshaped (with ``keras.ops``) to ``(group_size, units)``: column j is unit j's group."""
+    perm, _ = _group_permutation(len(x.shape), layout, side)
+    moved = ops.transpose(x, perm) if perm != tuple(range(len(perm))) else x
+    return ops.reshape(moved, (-1, num_units(tuple(x.shape), layout, side)))
+
+
+def from_unit_matrix(matrix, shape, layout, side=INCOMING):
+    """Inverse of ``unit_matrix``: back to a weight of ``shape``."""
+    perm, _ = _group_permutation(len(shape), layout, side)
+    moved = ops.reshape(matrix, tuple(shape[a] for a in perm))
+    if perm == tuple(range(len(perm))):
+        return moved
+    return ops.transpose(moved, tuple(int(i) for i in np.argsort(perm)))
+
+
+def unit_norms_numpy(array, layout, side=INCOMING):
+    """Euclidean norm of every group of a NumPy weight, shape ``(units,)``."""
+    perm, _ = _group_permutation(array.ndim, layout, side)
+    matrix = np.transpose(array, perm).reshape(-1, num_units(array.shape, layout, side))
+    return np.sqrt(np.sum(np.square(matrix.astype(np.float64)), axis=0))
+
+
+def take_units(array, layout, side, indices):
+    """The NumPy weight with only the units ``indices`` kept on ``side`` (in the given order)."""
+    indices = np.asarray(indices, dtype=np.int64)
+    axes = unit_axes(array.ndim, layout, side)
+    if len(axes) == 1:
+        return np.take(array, indices, axis=axes[0])
+    # Depthwise incoming units are (channel, multiplier) pairs; they can only be kept per channel.
+    channels, multiplier = array.shape[-2], array.shape[-1]
+    if len(indices) % multiplier:
+        raise ValueError(
+            "take_units: a depthwise kernel keeps whole input channels (all of their "
+            f"{multiplier} multiplier outputs). Received {len(indices)} output units, "
+            f"not a multiple of {multiplier}."
+        )
+    flat = array.reshape(array.shape[:-2] + (channels * multiplier,))
+    kept = np.take(flat, indices, axis=-1)
+    return kept.reshape(array.shape[:-2] + (len(indices) // multiplier, multiplier))
+
+
+@dataclasses.dataclass(frozen=True)
+class UnitSpec:
+    """Where a layer keeps the weights that define its output units.
+
+    Attributes:
+        kernel: attribute name of the kernel whose incoming groups define the output units.
+        layout: that kernel's layout, one of ``LAYOUTS``.
+        bias: attribute name of the per-unit bias, or None.
+        depthwise: attribute name of a depthwise kernel applied before ``kernel`` (SeparableConv),
+            or None.
+        regularizer: attribute name of the layer's regularizer for ``kernel`` (what its config
+            serializes).
+    """
+
+    kernel: str
+    layout: str
+    bias: str | None = "bias"
+    depthwise: str | None = None
+    regularizer: str = "kernel_regularizer"
+
+
+_SEPARABLE = UnitSpec(
+    "pointwise_kernel", STANDARD, depthwise="depthwise_kernel", regularizer="pointwise_regularizer"
+)
+_SPECS = {
+    keras.layers.Dense: UnitSpec("kernel", STANDARD),
+    keras.layers.Conv1D: UnitSpec("kernel", STANDARD),
+    keras.layers.Conv2D: UnitSpec("kernel", STANDARD),
+    keras.layers.Conv3D: UnitSpec("kernel", STANDARD),
+    keras.layers.Conv1DTranspose: UnitSpec("kernel", TRANSPOSED),
+    keras.layers.Conv2DTranspose: UnitSpec("kernel", TRANSPOSED),
+    keras.layers.Conv3DTranspose: UnitSpec("kernel", TRANSPOSED),
+    keras.layers.DepthwiseConv1D: UnitSpec("kernel", DEPTHWISE, regularizer="depthwise_regularizer"),
+    keras.layers.DepthwiseConv2D: UnitSpec("kernel", DEPTHWISE, regularizer="depthwise_regularizer"),
+    keras.layers.SeparableConv1D: _SEPARABLE,
+    keras.layers.SeparableConv2D: _SEPARABLE,
+}
+
+
+def register_unit_spec(layer_class, spec):
+    """Declares where ``layer_class`` (exact class, not its subclasses) keeps its unit weights."""
+    if not isinstance(layer_class, type) or not issubclass(layer_class, keras.layers.Layer):
+        raise TypeError(
+            "register_unit_spec: expected a keras.layers.Layer subclass. "
+            f"Received: layer_class={layer_class!r}."
+        )
+    if not isinstance(spec, UnitSpec):
+        raise TypeError(f"register_unit_spec: expected a UnitSpec. Received: spec={spec!r}.")
+    validate_choice(spec.layout, "spec.layout", LAYOUTS, "register_unit_spec")
+    _SPECS[layer_class] = spec
+
+
+def unit_spec(layer):
+    """The ``UnitSpec`` of ``layer``, or None when the layer has no prunable units.
+
+    The lookup is by exact class: a subclass may change what its weights mean, so it must be
+    registered with ``register_unit_spec`` instead of being guessed.
+    """
+    spec = _SPECS.get(type(layer))
+    if spec is not None and getattr(layer, "groups", 1) != 1:
+        raise ValueError(
+            f"Layer '{layer.name}' ({type(layer).__name__}) uses grouped convolution "
+            f"(groups={layer.groups}); tf_neuronselect supports groups=1 only. "
+            "Use DepthwiseConv or SeparableConv layers, or leave this layer unregularized."
+        )
+    return spec
+
+
+def require_unit_spec(layer):
+    """Like ``unit_spec`` but raises a ``ValueError`` naming the layer when it has none."""
+    spec = unit_spec(layer)
+    if spec is None:
+        supported = ", ".join(sorted(c.__name__ for c in _SPECS))
+        raise ValueError(
+            f"Layer '{layer.name}' of type {type(layer).__name__} has no known per-unit "
+            f"grouping. Expected one of: {supported}. To use a custom layer, declare its "
+            "weights with tf_neuronselect.grouping.register_unit_spec(YourLayer, UnitSpec(...))."
+        )
+    return spec

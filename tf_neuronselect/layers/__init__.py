@@ -1,0 +1,5 @@
+from tf_neuronselect.layers.constraints import UnitInterval
+from tf_neuronselect.layers.gate import Gate
+from tf_neuronselect.layers.tri_state_relu import TriStateReLU
+
+__all__ = ["Gate", "TriStateReLU", "UnitInterval"]

@@ -1,0 +1,116 @@
+"""What the proximal optimizers do after the ordinary update: one closed-form prox per penalty.
+
+``ProximalSGD`` and ``ProximalAdam`` share this mixin; it overrides only ``build`` and
+``update_step``, the documented hooks of ``keras.optimizers.Optimizer``.
+"""
+
+import dataclasses
+import warnings
+
+import keras
+
+from tf_neuronselect import grouping
+from tf_neuronselect.regularizers.base import ProximalPenalty
+
+# Smooth penalties are exact as ordinary loss terms; nothing to warn about.
+_SMOOTH_KERAS_REGULARIZERS = (keras.regularizers.L2,)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProxTarget:
+    """One proximal step: ``penalty`` on variable ``kernel``, with ``bias`` in its groups."""
+
+    penalty: ProximalPenalty
+    kernel: int
+    bias: int | None
+
+
+def _parent_path(variable):
+    return variable.path.rsplit("/", 1)[0] if "/" in variable.path else ""
+
+
+def _find_unit_bias(variables, index, penalty):
+    """Index of the bias that belongs to the units of ``variables[index]``, if any.
+
+    The bias is the sibling variable named ``bias`` of the same layer with one entry per unit;
+    among several (nested models can repeat paths) the nearest one in the list wins.
+    """
+    kernel = variables[index]
+    units = grouping.num_units(tuple(kernel.shape), penalty.layout, grouping.INCOMING)
+    wanted = _parent_path(kernel) + "/bias" if _parent_path(kernel) else "bias"
+    candidates = [
+        j for j, v in enumerate(variables)
+        if j != index and v.path == wanted and tuple(v.shape) == (units,)
+    ]
+    return min(candidates, key=lambda j: abs(j - index)) if candidates else None
+
+
+def plan_prox_targets(variables):
+    """Maps the index at which each prox fires to its ``ProxTarget``, plus unknown regularizers.
+
+    A prox whose group spans a kernel and a bias fires at whichever of the two is updated last,
+    so both have taken their gradient step first.
+    """
+    targets, unknown = {}, []
+    for index, variable in enumerate(variables):
+        penalty = getattr(variable, "regularizer", None)
+        if penalty is None:
+            continue
+        if not isinstance(penalty, ProximalPenalty):
+            if not isinstance(penalty, _SMOOTH_KERAS_REGULARIZERS):
+                unknown.append((variable.path, type(penalty).__name__))
+            continue
+        bias = _find_unit_bias(variables, index, penalty) if penalty.include_bias else None
+        targets[max(index, bias if bias is not None else -1)] = ProxTarget(penalty, index, bias)
+    return targets, unknown
+
+
+def _warn_unknown(optimizer_name, unknown):
+    listed = ", ".join(f"{path} ({name})" for path, name in unknown)
+    warnings.warn(
+        f"{optimizer_name}: no proximal step is known for the regularizers of {listed}; they "
+        "are applied as ordinary loss terms (subgradient), which rarely gives exact zeros. "
+        "Use a tf_neuronselect penalty (GroupLasso, SparseGroupLasso, DropNeuron, L1) for "
+        "exact zeros.",
+        stacklevel=3,
+    )
+
+
+class ProximalStepMixin:
+    """Applies each variable's ``ProximalPenalty.prox`` with step = learning rate after the
+    parent optimizer's ``update_step``."""
+
+    def build(self, variables):
+        super().build(variables)
+        self._prox_targets, unknown = plan_prox_targets(variables)
+        for target in self._prox_targets.values():
+            target.penalty.handled_proximally = True
+        if unknown:
+            _warn_unknown(type(self).__name__, unknown)
+
+    def update_step(self, gradient, variable, learning_rate):
+        super().update_step(gradient, variable, learning_rate)
+        index = self._get_variable_index(variable)
+        target = self._prox_targets.get(index)
+        if target is not None:
+            self._apply_prox(target, index, variable, learning_rate)
+
+    def _member(self, member_index, index, variable):
+        # The variable being updated arrives unwrapped (one replica's component under
+        # tf.distribute); the other member is read through its Keras variable, which yields the
+        # same replica's component inside the update context.
+        if member_index == index:
+            return variable
+        return self._trainable_variables[member_index]
+
+    def _apply_prox(self, target, index, variable, learning_rate):
+        kernel = self._member(target.kernel, index, variable)
+        bias = None if target.bias is None else self._member(target.bias, index, variable)
+        step = keras.ops.cast(learning_rate, kernel.dtype)
+        new_kernel, new_bias = target.penalty.prox(
+            keras.ops.convert_to_tensor(kernel), step,
+            None if bias is None else keras.ops.convert_to_tensor(bias),
+        )
+        self.assign(kernel, new_kernel)
+        if bias is not None:
+            self.assign(bias, new_bias)

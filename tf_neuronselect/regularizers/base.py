@@ -1,0 +1,43 @@
+"""The contract between penalties and the proximal optimizers."""
+
+import keras
+from keras import ops
+
+
+class ProximalPenalty(keras.regularizers.Regularizer):
+    """A penalty with a smooth part and a non-smooth part that has a closed-form prox.
+
+    Used as an ordinary Keras regularizer (any optimizer), ``__call__`` returns the whole
+    penalty and training follows its subgradient. When a proximal optimizer
+    (``ProximalSGD``/``ProximalAdam``) builds on a variable carrying this penalty, it sets
+    ``handled_proximally`` and from then on applies ``prox`` after every update; ``__call__`` then
+    returns only the smooth part, so the non-smooth part is never counted twice. Create a fresh
+    penalty (or set ``handled_proximally = False``) to train the same layers with a plain optimizer
+    afterwards.
+
+    Subclasses implement ``nonsmooth_penalty``, ``prox`` and ``get_config``; ``smooth_penalty``
+    defaults to zero. ``include_bias`` says whether the prox wants the layer's bias in each
+    unit's group.
+    """
+
+    include_bias = False
+
+    def __init__(self):
+        self.handled_proximally = False
+
+    def __call__(self, x):
+        x = ops.cast(x, "float32")
+        value = self.smooth_penalty(x)
+        if not self.handled_proximally:
+            value = value + self.nonsmooth_penalty(x)
+        return value
+
+    def smooth_penalty(self, x):
+        return ops.zeros((), dtype=x.dtype)
+
+    def nonsmooth_penalty(self, x):
+        raise NotImplementedError
+
+    def prox(self, x, step, bias=None):
+        """Returns ``(x, bias)`` after the proximal step of size ``step`` (the learning rate)."""
+        raise NotImplementedError

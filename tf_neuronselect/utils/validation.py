@@ -1,0 +1,43 @@
+"""Argument checks shared by every public object, with one wording for their errors."""
+
+import math
+import numbers
+
+
+def validate_non_negative_float(value, name, owner):
+    """Returns ``value`` as a float, or raises ``ValueError``/``TypeError`` naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{owner}: expected `{name}` to be a non-negative float. "
+            f"Received: {name}={value!r} of type {type(value).__name__}. "
+            f"Pass a Python number such as {name}=1e-3."
+        )
+    value = float(value)
+    if math.isnan(value) or math.isinf(value) or value < 0:
+        raise ValueError(
+            f"{owner}: expected `{name}` to be a finite float >= 0. "
+            f"Received: {name}={value!r}. Pass a value such as {name}=1e-3 "
+            f"(0 disables this term)."
+        )
+    return value
+
+
+def validate_unit_interval(value, name, owner):
+    """Returns ``value`` as a float in [0, 1], or raises naming the argument."""
+    value = validate_non_negative_float(value, name, owner)
+    if value > 1:
+        raise ValueError(
+            f"{owner}: expected `{name}` to be in [0, 1]. Received: {name}={value!r}. "
+            f"Use {name}=0 for the pure group penalty and {name}=1 for pure L1."
+        )
+    return value
+
+
+def validate_choice(value, name, choices, owner):
+    """Returns ``value`` if it is one of ``choices``, else raises ``ValueError`` listing them."""
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(
+            f"{owner}: expected `{name}` to be one of {listed}. Received: {name}={value!r}."
+        )
+    return value
