@@ -83,17 +83,29 @@ class ProximalStepMixin:
     def build(self, variables):
         super().build(variables)
         self._prox_targets, unknown = plan_prox_targets(variables)
+        self._penalty_of = {t.kernel: t.penalty for t in self._prox_targets.values()}
         for target in self._prox_targets.values():
             target.penalty.handled_proximally = True
         if unknown:
             _warn_unknown(type(self).__name__, unknown)
 
     def update_step(self, gradient, variable, learning_rate):
-        super().update_step(gradient, variable, learning_rate)
         index = self._get_variable_index(variable)
+        gradient = self._without_traced_penalty(gradient, variable, index)
+        super().update_step(gradient, variable, learning_rate)
         target = self._prox_targets.get(index)
         if target is not None:
             self._apply_prox(target, index, variable, learning_rate)
+
+    def _without_traced_penalty(self, gradient, variable, index):
+        # Keras builds the optimizer inside the first traced step, after that step's loss was
+        # traced with the whole penalty: take its (sub)gradient back out so the prox is exact.
+        penalty = self._penalty_of.get(index)
+        if penalty is None or not penalty.in_last_loss:
+            return gradient
+        value = keras.ops.convert_to_tensor(variable)
+        correction = penalty.nonsmooth_gradient(keras.ops.cast(value, "float32"))
+        return gradient - keras.ops.cast(correction, gradient.dtype)
 
     def _member(self, member_index, index, variable):
         # The variable being updated arrives unwrapped (one replica's component under

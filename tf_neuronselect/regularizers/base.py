@@ -15,20 +15,28 @@ class ProximalPenalty(keras.regularizers.Regularizer):
     penalty (or set ``handled_proximally = False``) to train the same layers with a plain optimizer
     afterwards.
 
-    Subclasses implement ``nonsmooth_penalty``, ``prox`` and ``get_config``; ``smooth_penalty``
-    defaults to zero. ``include_bias`` says whether the prox wants the layer's bias in each
-    unit's group.
+    Keras builds the optimizer lazily, inside the first traced training step, after the loss of
+    that step has been traced with the whole penalty. ``in_last_loss`` records whether the last
+    call put the non-smooth part into the loss; the optimizer then subtracts
+    ``nonsmooth_gradient`` from that step's gradient, so even the first traced step is an exact
+    proximal step.
+
+    Subclasses implement ``nonsmooth_penalty``, ``nonsmooth_gradient``, ``prox`` and
+    ``get_config``; ``smooth_penalty`` defaults to zero. ``include_bias`` says whether the prox
+    wants the layer's bias in each unit's group.
     """
 
     include_bias = False
 
     def __init__(self):
         self.handled_proximally = False
+        self.in_last_loss = False
 
     def __call__(self, x):
         x = ops.cast(x, "float32")
         value = self.smooth_penalty(x)
-        if not self.handled_proximally:
+        self.in_last_loss = not self.handled_proximally
+        if self.in_last_loss:
             value = value + self.nonsmooth_penalty(x)
         return value
 
@@ -36,6 +44,10 @@ class ProximalPenalty(keras.regularizers.Regularizer):
         return ops.zeros((), dtype=x.dtype)
 
     def nonsmooth_penalty(self, x):
+        raise NotImplementedError
+
+    def nonsmooth_gradient(self, x):
+        """The gradient autodiff takes of ``nonsmooth_penalty`` (0 at exact zeros)."""
         raise NotImplementedError
 
     def prox(self, x, step, bias=None):

@@ -26,6 +26,9 @@ class Binarizing(ProximalPenalty):
     def nonsmooth_penalty(self, x):
         return ops.zeros((), dtype=x.dtype)
 
+    def nonsmooth_gradient(self, x):
+        return ops.zeros_like(x)
+
     def prox(self, x, step, bias=None):
         return x, bias
 

@@ -16,6 +16,13 @@ def _sum_of_group_norms(x, layout, side):
     return ops.sum(ops.sqrt(ops.sum(ops.square(matrix), axis=0) + 1e-30))
 
 
+def _group_directions(x, layout, side):
+    """Gradient of ``_sum_of_group_norms``: each group divided by its norm (0 for zero groups)."""
+    matrix = grouping.unit_matrix(x, layout, side)
+    directions = matrix / ops.sqrt(ops.sum(ops.square(matrix), axis=0) + 1e-30)
+    return grouping.from_unit_matrix(directions, tuple(x.shape), layout, side)
+
+
 @neuronselect_export
 class DropNeuron(ProximalPenalty):
     """DropNeuron's cost on one kernel: ``li * sum_j ||W[:, j]|| + lo * sum_i ||W[i, :]||
@@ -53,6 +60,14 @@ class DropNeuron(ProximalPenalty):
         if self.lo:
             value += self.lo * _sum_of_group_norms(x, self.layout, grouping.OUTGOING)
         return value
+
+    def nonsmooth_gradient(self, x):
+        gradient = self.l1 * ops.sign(x)
+        if self.li:
+            gradient += self.li * _group_directions(x, self.layout, grouping.INCOMING)
+        if self.lo:
+            gradient += self.lo * _group_directions(x, self.layout, grouping.OUTGOING)
+        return gradient
 
     def _group_prox(self, x, threshold, side):
         matrix = grouping.unit_matrix(x, self.layout, side)

@@ -83,6 +83,14 @@ class SparseGroupLasso(ProximalPenalty):
         l1_term = self.alpha * ops.sum(ops.abs(x))
         return ops.cast(self.strength, x.dtype) * (group_term + l1_term)
 
+    def nonsmooth_gradient(self, x):
+        matrix = grouping.unit_matrix(x, self.layout, self.groups)
+        unit_directions = matrix / ops.sqrt(ops.sum(ops.square(matrix), axis=0) + 1e-30)
+        group_part = grouping.from_unit_matrix(unit_directions, tuple(x.shape), self.layout,
+                                               self.groups)
+        group_scale = (1.0 - self.alpha) * self._group_weight(x.shape)
+        return self.strength * (group_scale * group_part + self.alpha * ops.sign(x))
+
     def prox(self, x, step, bias=None):
         matrix = grouping.unit_matrix(x, self.layout, self.groups)
         with_bias = bias is not None and self.include_bias

@@ -23,6 +23,9 @@ class L1(ProximalPenalty):
     def nonsmooth_penalty(self, x):
         return ops.cast(self.strength, x.dtype) * ops.sum(ops.abs(x))
 
+    def nonsmooth_gradient(self, x):
+        return ops.cast(self.strength, x.dtype) * ops.sign(x)
+
     def prox(self, x, step, bias=None):
         return soft_threshold(x, step * ops.cast(self.strength, x.dtype)), bias
 
