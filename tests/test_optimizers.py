@@ -207,3 +207,42 @@ def test_learning_rate_schedule_sets_the_prox_step(rng):
     before = model.get_layer("hidden").kernel.numpy().copy()
     model.train_on_batch(x, y)  # learning rate 0: neither gradient step nor shrinkage
     np.testing.assert_array_equal(model.get_layer("hidden").kernel.numpy(), before)
+
+
+class _StopAfter(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt("simulated interruption")
+
+
+def test_backup_and_restore_resumes_gates_penalties_and_optimizer_state(tmp_path, rng):
+    x, y = _task(rng, n=128)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def fresh(seed=3):
+        keras.utils.set_random_seed(seed)
+        model = _mlp(ns.GroupLasso(0.05), gate=ns.Gate(l1=0.1))
+        model.compile(ns.ProximalSGD(0.05, momentum=0.9), loss)
+        return model
+
+    uninterrupted = fresh()
+    uninterrupted.fit(x, y, epochs=4, batch_size=32, shuffle=False, verbose=0)
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    interrupted = fresh()
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.fit(x, y, epochs=4, batch_size=32, shuffle=False, verbose=0,
+                        callbacks=[backup, _StopAfter(1)])
+    # Other initial weights: only a real restore can end where the uninterrupted run ends.
+    resumed = fresh(seed=99)
+    epochs_run = []
+    counter = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: epochs_run.append(e))
+    resumed.fit(x, y, epochs=4, batch_size=32, shuffle=False, verbose=0,
+                callbacks=[backup, counter])
+    assert epochs_run == [2, 3]
+    assert int(resumed.optimizer.iterations.numpy()) == 16
+    for a, b in zip(uninterrupted.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

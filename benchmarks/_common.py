@@ -1,0 +1,48 @@
+"""Helpers shared by the benchmark scripts: results files and interleaved timing."""
+
+import json
+import os
+import pathlib
+import platform
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+
+
+def write_result(name, payload):
+    """Writes ``results/<name>.json`` (atomically) and returns its path."""
+    import keras
+    import tensorflow as tf
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = dict(payload)
+    payload["environment"] = {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
+    path = RESULTS / f"{name}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def interleaved_medians(candidates, rounds):
+    """Runs each zero-argument callable once per round, alternating, and returns median seconds.
+
+    Alternating inside every round spreads machine noise evenly over the candidates, so their
+    ratio is meaningful even on a busy machine.
+    """
+    samples = {name: [] for name in candidates}
+    for _ in range(rounds):
+        for name, run in candidates.items():
+            start = time.perf_counter()
+            run()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
