@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/neuronselect demo
+	$(BIN)/neuronselect demo --out saved_models/demo --overwrite
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -9,13 +9,13 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "tf_neuronselect"
 # Lower layers may not import higher ones: math -> training -> selection -> surgery -> export -> cli.
 LAYERS = [
     {"ops", "utils", "api_export", "grouping"},
-    {"regularizers", "layers", "optimizers", "penalties"},
-    {"selection"},
+    {"regularizers", "layers", "optimizers", "penalties", "recipes"},
+    {"selection", "callbacks"},
     {"surgery"},
     {"export", "datasets"},
-    {"cli", "demo"},
+    {"cli"},
 ]
-TENSORFLOW_ALLOWED = {"export", "cli", "datasets", "demo"}
+TENSORFLOW_ALLOWED = {"export", "cli", "datasets"}
 
 
 def _rank(top):

@@ -1,0 +1,27 @@
+import keras
+import numpy as np
+
+import tf_neuronselect as ns
+from tf_neuronselect.callbacks import NeuronHistory
+
+
+def test_neuron_history_tracks_units_in_logs_and_history(rng):
+    inputs = keras.Input((10,))
+    x = keras.layers.Dense(24, activation="relu", kernel_regularizer=ns.GroupLasso(0.3),
+                           name="hidden")(inputs)
+    x = ns.Gate(l1=0.2, name="gate")(x)
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(x))
+    model.compile(ns.ProximalSGD(0.1, momentum=0.9), "sparse_categorical_crossentropy")
+    tracker = NeuronHistory(every_n_steps=4)
+    x_data = rng.normal(size=(128, 10)).astype("float32")
+    history = model.fit(x_data, (x_data[:, 0] > 0).astype("int32"), epochs=4, batch_size=32,
+                        verbose=0, callbacks=[tracker])
+    steps, per_layer = tracker.per_layer()
+    assert steps[0] == 0 and steps[-1] == 16 and len(steps) == 5
+    assert per_layer["hidden"][0] == 24 and per_layer["gate"][0] == 24
+    assert per_layer["hidden"][-1] < 24  # the penalty killed units while training
+    final = {"hidden": per_layer["hidden"][-1], "gate": per_layer["gate"][-1],
+             "head": per_layer["head"][-1]}
+    assert history.history["units"][-1] == sum(final.values())
+    kernel = model.get_layer("hidden").kernel.numpy()
+    assert final["hidden"] == int(np.sum(np.any(kernel != 0, axis=0)))

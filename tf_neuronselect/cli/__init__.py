@@ -1,0 +1,3 @@
+from tf_neuronselect.cli.main import main
+
+__all__ = ["main"]

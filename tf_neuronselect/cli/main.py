@@ -1,0 +1,188 @@
+"""``neuronselect``: train, inspect, shrink, export and benchmark from the command line.
+
+Exit codes: 0 success, 2 usage error (argparse), 1 failure with a one-line message
+(``--debug`` shows the traceback).
+"""
+
+import argparse
+import os
+import sys
+import zipfile
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from tf_neuronselect import recipes  # noqa: E402
+
+QUANTIZE_CHOICES = ("float16", "dynamic", "int8")
+
+
+class CliError(Exception):
+    """A failure the user can fix; printed as one line, exit code 1."""
+
+
+def load_keras_file(path):
+    """Loads a ``.keras`` model, with an error that says what was wrong with the file."""
+    import keras
+
+    import tf_neuronselect  # noqa: F401  (registers the custom classes before loading)
+
+    if not os.path.isfile(path):
+        raise CliError(f"expected a .keras model file, but {path!r} does not exist")
+    if not zipfile.is_zipfile(path) or "config.json" not in zipfile.ZipFile(path).namelist():
+        raise CliError(f"expected a .keras model file (a zip with config.json); {path!r} is not one."
+                       " Save models with model.save('name.keras')")
+    try:
+        return keras.models.load_model(path)
+    except Exception as error:  # Keras raises many types for configs it cannot rebuild
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CliError(f"could not load {path!r}: {first}") from error
+
+
+def _cmd_report(args):
+    import tf_neuronselect as ns
+
+    result = ns.report(load_keras_file(args.model), tol=args.tol)
+    if args.json:
+        import json
+
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(result)
+
+
+def _cmd_shrink(args):
+    import tf_neuronselect as ns
+
+    if os.path.exists(args.output) and not args.overwrite:
+        raise CliError(f"{args.output!r} exists; pass --overwrite to replace it")
+    model = load_keras_file(args.model)
+    compact = ns.shrink(model, tol=args.tol, round_to=args.round_to)
+    tmp = f"{args.output}.tmp-{os.getpid()}.keras"
+    compact.save(tmp)
+    os.replace(tmp, args.output)
+    print(f"wrote {args.output}: {model.count_params():,} -> {compact.count_params():,} parameters")
+
+
+def _representative(path):
+    import numpy as np
+
+    if path is None:
+        return None
+    with np.load(path) as arrays:
+        key = "x" if "x" in arrays else list(arrays.keys())[0]
+        return arrays[key]
+
+
+def _cmd_export(args):
+    import tf_neuronselect as ns
+
+    model = load_keras_file(args.model)
+    manifest = ns.export(model, args.output, quantize=tuple(args.quantize) or None,
+                         representative_data=_representative(args.representative),
+                         overwrite=args.overwrite)
+    for name, info in sorted(manifest["files"].items()):
+        print(f"{name}: {info['bytes']:,} bytes")
+    print(f"wrote {args.output}")
+
+
+def _cmd_bench(args):
+    import tf_neuronselect as ns
+
+    for path in (args.original, args.compact):
+        if not os.path.exists(path):
+            raise CliError(f"expected a .tflite or .keras file, but {path!r} does not exist")
+    original, compact = (load_keras_file(p) if p.endswith(".keras") else p
+                         for p in (args.original, args.compact))
+    print(ns.benchmark(original, compact, batch_sizes=tuple(args.batch_sizes),
+                       threads=tuple(args.threads), rounds=args.rounds))
+
+
+def _cmd_demo(args):
+    from tf_neuronselect.cli import demo
+
+    demo.run(args)
+
+
+def _add_demo(sub):
+    p = sub.add_parser("demo", help="train a network with a method, shrink it, export it, report",
+                       description="The main job: train LeNet-5 (lenet5) or LeNet-300-100 (mlp) "
+                       "with a neuron-selection method, remove the dead units, export Keras / "
+                       "SavedModel / TFLite, and print a before/after table.")
+    p.add_argument("--dataset", choices=("mnist", "digits"), default=None,
+                   help="default: MNIST when a local copy is found, else scikit-learn digits")
+    p.add_argument("--arch", choices=recipes.ARCHITECTURES, default=None,
+                   help="lenet5 (conv, default for MNIST) or mlp (LeNet-300-100, default for digits)")
+    p.add_argument("--method", choices=recipes.METHODS, default="group-lasso",
+                   help="neuron-selection method (default: group-lasso)")
+    p.add_argument("--epochs", type=int, default=None, help="training epochs (default per dataset)")
+    p.add_argument("--strength", type=float, default=None, help="penalty strength (default per method)")
+    p.add_argument("--out", default="saved_models/demo", help="export directory")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing export directory")
+    p.add_argument("--data", default=None, help="path to mnist.npz or IDX files")
+    p.set_defaults(handler=_cmd_demo)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="neuronselect", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on failure")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_demo(sub)
+    p = sub.add_parser("report", help="units alive per layer, parameters and multiply-adds")
+    p.add_argument("model", help="a .keras file")
+    p.add_argument("--tol", type=float, default=0.0, help="group norm at or below which a unit is dead")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=_cmd_report)
+    p = sub.add_parser("shrink", help="remove dead units; writes a smaller .keras model")
+    p.add_argument("model", help="a .keras file")
+    p.add_argument("-o", "--output", required=True, help="output .keras file")
+    p.add_argument("--tol", type=float, default=0.0)
+    p.add_argument("--round-to", type=int, default=None, help="keep channel counts at multiples of N")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(handler=_cmd_shrink)
+    p = sub.add_parser("export", help="write .keras, SavedModel and TFLite files plus a manifest")
+    p.add_argument("model", help="a .keras file")
+    p.add_argument("-o", "--output", required=True, help="output directory")
+    p.add_argument("--quantize", nargs="*", choices=QUANTIZE_CHOICES, default=[])
+    p.add_argument("--representative", default=None, help=".npz with input samples (key x) for int8")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(handler=_cmd_export)
+    p = sub.add_parser("bench", help="time two TFLite (or .keras) models with LiteRT")
+    p.add_argument("original")
+    p.add_argument("compact")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64])
+    p.add_argument("--threads", type=int, nargs="+", default=[1])
+    p.add_argument("--rounds", type=int, default=15)
+    p.set_defaults(handler=_cmd_bench)
+    return parser
+
+
+def _version():
+    from tf_neuronselect import __version__
+
+    return f"neuronselect {__version__}"
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except KeyboardInterrupt:
+        print("neuronselect: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        print(f"neuronselect: error: {message or type(error).__name__}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def entry_point():
+    """Console-script entry: exits with ``main``'s code."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()
