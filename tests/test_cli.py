@@ -1,0 +1,112 @@
+"""The neuronselect command line, run as a user runs it: in a subprocess."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import tf_neuronselect as ns
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def run(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "tf_neuronselect.cli.main", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, env=ENV)
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    """A small trained-looking model with dead units, saved as .keras."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((12,))
+    x = keras.layers.Dense(16, activation="relu", kernel_regularizer=ns.GroupLasso(0.01),
+                           name="hidden")(inputs)
+    x = ns.Gate(l1=0.01, name="gate")(x)
+    model = keras.Model(inputs, keras.layers.Dense(3, name="head")(x))
+    kernel = model.get_layer("hidden").kernel.numpy()
+    kernel[:, :6] = 0.0
+    model.get_layer("hidden").kernel.assign(kernel)
+    path = tmp_path_factory.mktemp("models") / "model.keras"
+    model.save(path)
+    return path
+
+
+@pytest.mark.parametrize("command", ["", "demo", "report", "shrink", "export", "bench"])
+def test_help(command):
+    result = run(*([command] if command else []), "--help")
+    assert result.returncode == 0
+    assert "usage: neuronselect" in result.stdout
+
+
+def test_unknown_method_lists_valid_names():
+    result = run("demo", "--method", "magic")
+    assert result.returncode == 2
+    assert ("invalid choice: 'magic' (choose from 'group-lasso', 'sparse-group-lasso', 'li-lo', "
+            "'gate', 'tri-state', 'dense')") in result.stderr
+
+
+def test_missing_file_is_a_one_line_failure(tmp_path):
+    result = run("report", tmp_path / "nope.keras")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"neuronselect: error: expected a .keras model file, but '{tmp_path / 'nope.keras'}' "
+        "does not exist")
+    assert "Traceback" not in result.stderr
+
+
+def test_non_keras_file_is_refused(tmp_path):
+    bogus = tmp_path / "notes.keras"
+    bogus.write_text("hello")
+    result = run("report", bogus)
+    assert result.returncode == 1
+    assert "is not one. Save models with model.save('name.keras')" in result.stderr
+    debug = run("--debug", "report", bogus)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_report_json(saved_model):
+    result = run("report", saved_model, "--json")
+    assert result.returncode == 0, result.stderr
+    layers = {row["name"]: row for row in json.loads(result.stdout)["layers"]}
+    assert layers["hidden"]["units"] == 16 and layers["hidden"]["kept"] == 10
+
+
+def test_shrink_then_export_then_bench(saved_model, tmp_path):
+    compact = tmp_path / "compact.keras"
+    result = run("shrink", saved_model, "-o", compact)
+    assert result.returncode == 0, result.stderr
+    original = keras.models.load_model(saved_model)
+    shrunk = keras.models.load_model(compact)
+    x = np.random.default_rng(0).normal(size=(8, 12)).astype("float32")
+    np.testing.assert_allclose(shrunk.predict(x, verbose=0), original.predict(x, verbose=0),
+                               atol=1e-5)
+    assert run("shrink", saved_model, "-o", compact).returncode == 1  # refuses to overwrite
+    out = tmp_path / "export"
+    result = run("export", compact, "-o", out, "--quantize", "float16")
+    assert result.returncode == 0, result.stderr
+    assert (out / "manifest.json").is_file() and (out / "model_float16.tflite").is_file()
+    result = run("bench", out / "model_float32.tflite", out / "model_float16.tflite",
+                 "--batch-sizes", "1", "--rounds", "2")
+    assert result.returncode == 0, result.stderr
+    assert "litert" in result.stdout
+
+
+def test_demo_on_digits_end_to_end(tmp_path):
+    out = tmp_path / "demo"
+    result = run("demo", "--dataset", "digits", "--epochs", "3", "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("units_over_time.png", "widths_before_after.png", "demo.json",
+                 "compact/manifest.json", "compact/model_float32.tflite",
+                 "original/model_float32.tflite"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "demo.json").read_text())
+    assert summary["max_abs_output_diff"] <= 1e-4
+    assert "parameters" in result.stdout and "TFLite bytes" in result.stdout
+    again = run("demo", "--dataset", "digits", "--epochs", "1", "--out", out)
+    assert again.returncode == 1 and "pass --overwrite" in again.stderr
