@@ -12,10 +12,10 @@ LAYERS = [
     {"regularizers", "layers", "optimizers", "penalties", "recipes"},
     {"selection", "callbacks"},
     {"surgery"},
-    {"export", "datasets"},
+    {"exporting", "datasets"},
     {"cli"},
 ]
-TENSORFLOW_ALLOWED = {"export", "cli", "datasets"}
+TENSORFLOW_ALLOWED = {"exporting", "cli", "datasets"}
 
 
 def _rank(top):

@@ -3,6 +3,8 @@ the dead ones and export compact models."""
 
 from tf_neuronselect import grouping
 from tf_neuronselect import ops
+from tf_neuronselect import selection
+from tf_neuronselect import surgery
 from tf_neuronselect.layers import Gate
 from tf_neuronselect.layers import TriStateReLU
 from tf_neuronselect.layers import UnitInterval
@@ -15,10 +17,21 @@ from tf_neuronselect.regularizers import GroupLasso
 from tf_neuronselect.regularizers import L1
 from tf_neuronselect.regularizers import ProximalPenalty
 from tf_neuronselect.regularizers import SparseGroupLasso
+from tf_neuronselect.selection import Report
+from tf_neuronselect.surgery import Plan
+from tf_neuronselect.surgery import make_plan
+from tf_neuronselect.surgery import register_slicer
+from tf_neuronselect.surgery import report
+from tf_neuronselect.surgery import shrink
+from tf_neuronselect.exporting import BenchmarkResult
+from tf_neuronselect.exporting import benchmark_tflite as benchmark
+from tf_neuronselect.exporting import count_macs
+from tf_neuronselect.exporting import export
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BenchmarkResult",
     "Binarizing",
     "DropNeuron",
     "Gate",
@@ -26,11 +39,22 @@ __all__ = [
     "L1",
     "ProximalAdam",
     "ProximalPenalty",
+    "Plan",
     "ProximalSGD",
+    "Report",
     "SparseGroupLasso",
     "TriStateReLU",
     "UnitInterval",
     "add_penalty",
+    "benchmark",
+    "count_macs",
+    "export",
     "grouping",
+    "make_plan",
     "ops",
+    "register_slicer",
+    "report",
+    "selection",
+    "shrink",
+    "surgery",
 ]

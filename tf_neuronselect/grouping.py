@@ -197,3 +197,37 @@ def require_unit_spec(layer):
             "weights with tf_neuronselect.grouping.register_unit_spec(YourLayer, UnitSpec(...))."
         )
     return spec
+
+
+def depthwise_units(channels, multiplier):
+    """The incoming unit indices ``c*m ... c*m+m-1`` of every depthwise input channel in
+    ``channels``, in order: the outputs a depthwise kernel derives from those channels."""
+    channels = np.asarray(channels, dtype=np.int64)
+    return (channels[:, None] * multiplier + np.arange(multiplier)[None, :]).reshape(-1)
+
+
+def scale_units(array, layout, side, factors):
+    """The NumPy weight with every group on ``side`` multiplied by its entry of ``factors``."""
+    factors = np.asarray(factors, dtype=array.dtype)
+    axes = unit_axes(array.ndim, layout, side)
+    shape = [1] * array.ndim
+    for axis in axes:
+        shape[axis] = array.shape[axis]
+    return array * factors.reshape(shape)
+
+
+def constant_response(kernel, layout, values):
+    """What each output unit of ``kernel`` receives when input channel ``i`` is the constant
+    ``values[i]`` at every position a kernel tap reads (no zero padding): shape ``(units,)``.
+
+    Every tap sees the constant, so the spatial axes are summed; this is the amount to add to
+    the bias when those inputs are removed.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    summed = kernel.astype(np.float64).reshape((-1,) + kernel.shape[-2:]).sum(axis=0)
+    if layout == STANDARD:
+        return values @ summed
+    if layout == TRANSPOSED:
+        return summed @ values
+    validate_choice(layout, "layout", LAYOUTS, "constant_response")
+    return (values[:, None] * summed).reshape(-1)

@@ -1,0 +1,99 @@
+"""Which units of a layer are dead, and why: reads weights only, knows nothing of the graph.
+
+A unit is dead when removing it cannot change what the model computes (up to ``tol``):
+- a Dense/Conv unit whose incoming group has norm <= tol emits the constant ``act(bias)``;
+- a Gate channel with ``theta <= 0`` emits exactly zero;
+- a TriStateReLU channel whose binarized width gate is 0 emits exactly zero.
+Units nobody reads (zero outgoing groups in every consumer) are found by the planner, which
+knows the consumers; ``unused_inputs`` gives it the per-consumer fact.
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+
+from tf_neuronselect import grouping
+from tf_neuronselect.layers.gate import Gate
+from tf_neuronselect.layers.tri_state_relu import THRESHOLD
+from tf_neuronselect.layers.tri_state_relu import TriStateReLU
+
+ZERO_INCOMING = "zero incoming group"
+BELOW_TOL = "norm below tol"
+GATE_OFF = "gate <= 0"
+TRI_STATE_OFF = "tri-state w = 0"
+ZERO_OUTGOING = "zero outgoing group"
+CONSTANT_UPSTREAM = "constant from upstream"
+
+
+@dataclasses.dataclass
+class UnitStatus:
+    """Per-unit verdict for one layer.
+
+    Attributes:
+        dead: bool array, one entry per output unit (channel).
+        reasons: list with one reason string (or None when alive) per unit.
+        strength: float array; the unit's importance (group norm, gate value), used to pick
+            which units to keep when some must stay.
+    """
+
+    dead: np.ndarray
+    reasons: list
+    strength: np.ndarray
+
+
+def to_numpy(variable):
+    """A Keras variable (or tensor) as a NumPy array."""
+    return np.asarray(keras.ops.convert_to_numpy(variable))
+
+
+def layer_status(layer, tol=0.0):
+    """The ``UnitStatus`` of ``layer``, or None if it has no removable units of its own."""
+    if isinstance(layer, Gate):
+        theta = to_numpy(layer.theta)
+        return _status(theta <= 0, GATE_OFF, np.maximum(theta, 0.0))
+    if isinstance(layer, TriStateReLU):
+        width = to_numpy(layer.width_gate)
+        return _status(width < THRESHOLD, TRI_STATE_OFF, width)
+    spec = grouping.unit_spec(layer)
+    if spec is None:
+        return None
+    kernel = to_numpy(getattr(layer, spec.kernel))
+    norms = grouping.unit_norms_numpy(kernel, spec.layout, grouping.INCOMING)
+    dead = norms <= tol
+    reasons = [None if not d else (ZERO_INCOMING if n == 0 else BELOW_TOL)
+               for d, n in zip(dead, norms)]
+    return UnitStatus(dead, reasons, norms)
+
+
+def _status(dead, reason, strength):
+    dead = np.asarray(dead, dtype=bool)
+    return UnitStatus(dead, [reason if d else None for d in dead], np.asarray(strength, float))
+
+
+def unused_inputs(layer, tol=0.0):
+    """Bool array over the input channels of a prunable ``layer``: True where every weight
+    reading that channel has norm <= tol (its outgoing group is zero), so its value is unused."""
+    spec = grouping.unit_spec(layer)
+    first = spec.depthwise or spec.kernel
+    first_layout = grouping.DEPTHWISE if spec.depthwise else spec.layout
+    kernel = to_numpy(getattr(layer, first))
+    unused = grouping.unit_norms_numpy(kernel, first_layout, grouping.OUTGOING) <= tol
+    if spec.depthwise:
+        # The pointwise rows of all m depthwise outputs of a channel can be zero instead.
+        pointwise = to_numpy(getattr(layer, spec.kernel))
+        rows = grouping.unit_norms_numpy(pointwise, spec.layout, grouping.OUTGOING)
+        unused |= np.all(rows.reshape(kernel.shape[-2], -1) <= tol, axis=1)
+    return unused
+
+
+def check_finite(layer):
+    """Raises ``ValueError`` naming ``layer`` and the weight if any weight is NaN or inf."""
+    for weight in layer.weights:
+        if not np.all(np.isfinite(to_numpy(weight))):
+            raise ValueError(
+                f"Expected finite weights in every layer. Received: layer '{layer.name}' "
+                f"({type(layer).__name__}) has NaN or inf values in weight '{weight.name}'. "
+                "How to fix: restore the weights from a checkpoint taken before training "
+                "diverged (lower the learning rate or the penalty), then shrink again."
+            )

@@ -1,0 +1,20 @@
+"""Model rewriting: read the graph, plan which channels go, rebuild a smaller stock model."""
+
+from tf_neuronselect.surgery.graph import ModelGraph
+from tf_neuronselect.surgery.plan import LayerPlan
+from tf_neuronselect.surgery.plan import Plan
+from tf_neuronselect.surgery.planner import make_plan
+from tf_neuronselect.surgery.registry import get_slicer
+from tf_neuronselect.surgery.registry import register_slicer
+from tf_neuronselect.surgery.reporting import report
+from tf_neuronselect.surgery.rewrite import shrink
+from tf_neuronselect.surgery.slicers import Elementwise
+from tf_neuronselect.surgery.slicers import PinnedSlicer
+from tf_neuronselect.surgery.slicers import SameConstant
+from tf_neuronselect.surgery.slicers import Slicer
+from tf_neuronselect.surgery.unit_slicer import UnitSlicer
+
+__all__ = [
+    "Elementwise", "LayerPlan", "ModelGraph", "PinnedSlicer", "Plan", "SameConstant",
+    "Slicer", "UnitSlicer", "get_slicer", "make_plan", "register_slicer", "report", "shrink",
+]

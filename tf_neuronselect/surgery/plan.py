@@ -1,0 +1,73 @@
+"""The ``Plan``: for every layer what stays, what it must absorb, and why it was left alone.
+
+A plan is plain data; ``planner.make_plan`` builds it from a model without changing the
+model, and ``rewrite.shrink`` executes it.
+"""
+
+import dataclasses
+
+import numpy as np
+
+COPY, SLICE, REMOVE, RELU, SCALE, INPUT = "copy", "slice", "remove", "relu", "scale", "input"
+
+
+@dataclasses.dataclass
+class LayerPlan:
+    """What happens to one layer.
+
+    Attributes:
+        name, class_name: the layer.
+        action: "copy" (unchanged), "slice" (narrowed), "remove" (folded away: a Gate, a
+            linear TriStateReLU), "relu" (a TriStateReLU that became a ReLU), "scale" (a gate
+            that could not be folded, replaced by a BatchNormalization that only scales),
+            "input".
+        keep_in: kept channel indices per input tensor; keep_out: kept output channels.
+        removed_constants: removed output channel -> the constant it emitted (NaN: unused).
+        bias_fold: added to the (original, full-length) bias, or None.
+        enable_bias: the layer had no bias and gets one to hold ``bias_fold``.
+        in_scale, out_scale: gate factors folded into the input rows / output units.
+        scale: the factor of a gate replaced by a scaling BatchNormalization (action "scale").
+        relu_after: a ReLU follows the scaling (TriStateReLU with depth gate 0).
+        units, dead: output units before and those the selection marks dead.
+        reasons: reason -> removed units with it.
+        notes: why units or the layer were left alone.
+    """
+
+    name: str
+    class_name: str
+    action: str = COPY
+    keep_in: list = None
+    keep_out: np.ndarray = None
+    removed_constants: dict = dataclasses.field(default_factory=dict)
+    bias_fold: np.ndarray = None
+    enable_bias: bool = False
+    in_scale: np.ndarray = None
+    out_scale: np.ndarray = None
+    scale: np.ndarray = None
+    relu_after: bool = False
+    units: int = 0
+    dead: int = 0
+    reasons: dict = dataclasses.field(default_factory=dict)
+    notes: list = dataclasses.field(default_factory=list)
+    params_before: int = 0
+    params_after: int = 0
+    macs_before: int = 0
+    macs_after: int = 0
+
+
+@dataclasses.dataclass
+class Plan:
+    """Every layer's ``LayerPlan``, in topological order (a dict keyed by layer name)."""
+
+    tol: float
+    round_to: int | None
+    layers: dict
+
+    @property
+    def params_before(self):
+        return sum(p.params_before for p in self.layers.values())
+
+    @property
+    def params_after(self):
+        """What ``count_params()`` of the shrunk model will return."""
+        return sum(p.params_after for p in self.layers.values())

@@ -1,0 +1,43 @@
+"""Builds the ``Plan``: selection -> constants -> coupling -> sizes -> per-layer plans."""
+
+import keras
+
+from tf_neuronselect.selection.dead import check_finite
+from tf_neuronselect.selection.dead import layer_status
+from tf_neuronselect.surgery.assemble import assemble
+from tf_neuronselect.surgery.constants import propagate_constants
+from tf_neuronselect.surgery.constraints import build_channels
+from tf_neuronselect.surgery.graph import ModelGraph
+from tf_neuronselect.surgery.plan import Plan
+from tf_neuronselect.surgery.sizes import enforce_sizes
+from tf_neuronselect.surgery.sizes import raise_on_unknown
+from tf_neuronselect.utils.validation import validate_non_negative_float
+
+
+def make_plan(model, tol=0.0, round_to=None):
+    """The ``Plan`` that removes every dead unit of ``model`` it can remove exactly (a
+    ``keras.Model`` or a ``ModelGraph``); same arguments as ``shrink``."""
+    graph = model if isinstance(model, ModelGraph) else ModelGraph(model)
+    tol = validate_non_negative_float(tol, "tol", "shrink")
+    round_to = _validate_round_to(round_to)
+    layers = [n.operation for n in graph.nodes if isinstance(n.operation, keras.layers.Layer)]
+    for layer in layers:
+        check_finite(layer)
+    statuses = {layer.name: layer_status(layer, tol) for layer in layers}
+    constants = propagate_constants(graph, statuses)
+    channels, unknown = build_channels(graph, constants, tol)
+    channels.settle()
+    raise_on_unknown(graph, unknown, channels, constants)
+    notes = enforce_sizes(graph, channels, statuses, round_to)
+    return Plan(tol, round_to, assemble(graph, channels, constants, statuses, notes))
+
+
+def _validate_round_to(round_to):
+    if round_to is None:
+        return None
+    if isinstance(round_to, bool) or not isinstance(round_to, int) or round_to < 1:
+        raise ValueError(
+            "shrink: expected `round_to` to be None or a positive int such as 8. "
+            f"Received: round_to={round_to!r}."
+        )
+    return round_to

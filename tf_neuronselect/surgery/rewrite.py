@@ -1,0 +1,97 @@
+"""Executes a ``Plan``: rebuilds the model from stock layers, node by node."""
+
+import keras
+import numpy as np
+
+from tf_neuronselect.surgery import plan as plan_lib
+from tf_neuronselect.surgery.assemble import slicer_weights
+from tf_neuronselect.surgery.graph import ModelGraph
+from tf_neuronselect.surgery.planner import make_plan
+from tf_neuronselect.surgery.registry import get_slicer
+
+_EPSILON = 1e-3
+
+
+def shrink(model, tol=0.0, round_to=None):
+    """A smaller functional model computing the same outputs as ``model``.
+
+    Removes every dead unit that can go exactly (see ``tf_neuronselect.report`` for what is
+    dead and why some dead units stay), folds the constants removed units emitted into the
+    next layers' biases, and folds Gate / TriStateReLU layers away, so the result is built
+    from stock Keras layers only and loads without tf_neuronselect.
+
+    Args:
+        model: a Functional or Sequential ``keras.Model`` (not subclassed; no shared layers
+            or nested models).
+        tol: a unit whose incoming group norm is <= tol counts as dead (0: exact removal
+            only; > 0 changes outputs slightly, ``report(..., sample_inputs=x)`` says how much).
+        round_to: if set, keep the widths of Dense/Conv layers at multiples of it (keeping
+            the strongest dead units).
+
+    Returns:
+        A new ``keras.Model`` (functional) with fresh weights; ``model`` is not changed.
+    """
+    graph = ModelGraph(model)
+    return rebuild(graph, make_plan(graph, tol, round_to))
+
+
+def rebuild(graph, plan):
+    """The functional model ``plan`` describes, built by calling new layers on new inputs."""
+    tensors = {}
+    for tensor in graph.model.inputs:
+        layer = tensor._keras_history[0]
+        tensors[id(tensor)] = keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype,
+                                          name=layer.name)
+    for node in graph.nodes:
+        if node.is_input:
+            continue
+        args, kwargs = node.arguments.fill_in(tensors)
+        outputs = _execute(node.operation, plan.layers[node.operation.name], args, kwargs)
+        for old, new in zip(node.outputs, keras.tree.flatten(outputs)):
+            tensors[id(old)] = new
+    model = graph.model
+    inputs = keras.tree.map_structure(lambda t: tensors[id(t)], model._inputs_struct)
+    outputs = keras.tree.map_structure(lambda t: tensors[id(t)], model._outputs_struct)
+    return keras.Model(inputs, outputs, name=graph.name)
+
+
+def _execute(operation, plan, args, kwargs):
+    if plan.action == plan_lib.REMOVE:
+        return args[0]
+    if plan.action == plan_lib.RELU:
+        return keras.layers.ReLU(name=plan.name)(args[0])
+    if plan.action == plan_lib.SCALE:
+        return _scale(plan, args[0])
+    if not isinstance(operation, keras.layers.Layer):
+        return operation(*args, **kwargs)  # a stateless op (keras.ops call) is reused
+    if plan.action == plan_lib.SLICE:
+        return _sliced(operation, plan, args, kwargs)
+    layer = type(operation).from_config(operation.get_config())
+    outputs = layer(*args, **kwargs)
+    layer.set_weights(operation.get_weights())
+    return outputs
+
+
+def _sliced(operation, plan, args, kwargs):
+    slicer = get_slicer(operation)
+    keep_in = plan.keep_in[0] if len(plan.keep_in) == 1 else plan.keep_in
+    config = slicer.config(operation, keep_in, plan.keep_out)
+    if plan.enable_bias:
+        config["use_bias"] = True
+    layer = type(operation).from_config(config)
+    outputs = layer(*args, **kwargs)
+    layer.set_weights(slicer_weights(slicer, operation, plan))
+    return outputs
+
+
+def _scale(plan, tensor):
+    """A gate that could not be folded: ``x * scale`` as a BatchNormalization with zero mean
+    and unit variance, a stock layer that multiplies channels on any rank."""
+    if plan.relu_after:
+        tensor = keras.layers.ReLU(name=f"{plan.name}_relu")(tensor)
+    layer = keras.layers.BatchNormalization(epsilon=_EPSILON, name=plan.name)
+    outputs = layer(tensor)
+    kept = len(plan.keep_out)
+    layer.set_weights([plan.scale[plan.keep_out], np.zeros(kept), np.zeros(kept),
+                       np.full(kept, 1.0 - _EPSILON)])
+    return outputs

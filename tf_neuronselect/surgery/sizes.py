@@ -1,0 +1,73 @@
+"""Size rules applied after the coupling settles: never empty a layer, optional rounding of
+widths, and refusing to slice through layers nobody knows."""
+
+import numpy as np
+
+from tf_neuronselect import grouping
+from tf_neuronselect.surgery import slicers
+from tf_neuronselect.surgery.registry import get_slicer
+
+
+def raise_on_unknown(graph, pending, channels, constants):
+    """Raises ``ValueError`` if a dead channel could go but an unknown layer reads it."""
+    for node, key in pending:
+        hit = np.flatnonzero(channels.removable[key] & np.isfinite(constants[key]))
+        if len(hit):
+            cls = type(node.operation).__name__
+            raise ValueError(
+                f"Expected every layer that reads a removable channel to have a slicer. "
+                f"Received: layer '{node.operation.name}' of type {cls} reads channels "
+                f"{hit[:8].tolist()} of '{key[0]}', which are dead, and tf_neuronselect does "
+                f"not know how {cls} maps channels. How to fix: register a slicer with "
+                f"tf_neuronselect.register_slicer({cls}, slicer) (for an element-wise layer, "
+                "tf_neuronselect.surgery.Elementwise()), or revive those units."
+            )
+        channels.pin(key, slice(None), f"read by '{node.operation.name}', which has no slicer")
+    channels.settle()
+
+
+def enforce_sizes(graph, channels, statuses, round_to):
+    """Keeps the strongest removed units of every Dense/Conv-like layer that would be empty
+    (or whose width is not a multiple of ``round_to``). Returns layer name -> notes."""
+    notes = {}
+    for _ in range(len(graph.nodes) + 1):  # every pass keeps at least one more channel
+        changed = False
+        for node in graph.nodes:
+            if get_slicer(node.operation) is not None and not node.is_input \
+                    and get_slicer(node.operation).role(node.operation) == slicers.UNITS:
+                changed |= _grow(graph, node, channels, statuses, round_to, notes)
+        if not changed:
+            break
+        channels.settle()
+    _check_nothing_empty(graph, channels)
+    return notes
+
+
+def _grow(graph, node, channels, statuses, round_to, notes):
+    layer = node.operation
+    key = graph.output_keys_of(node)[0]
+    removable = channels.removable[key]
+    kept, total = int((~removable).sum()), len(removable)
+    depthwise = grouping.unit_spec(layer).layout == grouping.DEPTHWISE
+    wanted = max(kept, 1)
+    if round_to and not depthwise:
+        wanted = min(total, -(-wanted // round_to) * round_to)
+    if wanted <= kept:
+        return False
+    candidates = np.flatnonzero(removable)
+    strongest = candidates[np.argsort(-statuses[layer.name].strength[candidates],
+                                      kind="stable")][: wanted - kept]
+    reason = (f"kept (strongest) to round the width to a multiple of {round_to}" if kept
+              else "kept (strongest) so the layer is not empty")
+    channels.pin(key, strongest, reason)
+    notes.setdefault(layer.name, []).append(f"{reason}: units {strongest.tolist()}")
+    return True
+
+
+def _check_nothing_empty(graph, channels):
+    for key, removable in channels.removable.items():
+        if len(removable) and removable.all():
+            raise RuntimeError(
+                f"shrink would empty tensor {key}; this is a bug in tf_neuronselect's "
+                "planner, please report it with the model."
+            )

@@ -1,0 +1,190 @@
+"""How each layer class is narrowed: a registry of slicer objects, keyed by exact class.
+
+A slicer answers four questions about a layer:
+- ``role(layer)``: how channels flow through it, one of ``ROLES``;
+- ``constant(layer, values, shapes)``: what it outputs per channel when input channel ``i`` is
+  the constant ``values[k][i]`` (NaN: not constant); NaN output is always safe;
+- ``config(layer, keep_in, keep_out)``: the config of the narrowed layer;
+- ``weights(layer, keep_in, keep_out, bias_fold)``: its weights, in ``layer.weights`` order.
+
+``keep_in`` is the array of kept input channels (a list of arrays for layers with several
+inputs), ``keep_out`` the kept output channels; ``bias_fold`` (or None) is added to the bias
+before slicing. Register a slicer for your own layer with ``register_slicer``.
+"""
+
+import keras
+import numpy as np
+
+from tf_neuronselect.layers.gate import Gate
+from tf_neuronselect.layers.tri_state_relu import THRESHOLD
+from tf_neuronselect.selection.dead import to_numpy
+
+UNITS = "units"
+CHANNELWISE = "channelwise"
+MERGE = "merge"
+CONCATENATE = "concatenate"
+FLATTEN = "flatten"
+PINNED = "pinned"
+INPUT = "input"
+ROLES = (UNITS, CHANNELWISE, MERGE, CONCATENATE, FLATTEN, PINNED, INPUT)
+
+
+class Slicer:
+    """Base slicer: a channel-preserving layer (output channel c is a function of input
+    channel c only) whose per-channel weights lie on their last axis; not constant-aware."""
+
+    kind = CHANNELWISE
+
+    def role(self, layer):
+        """How channels flow through ``layer`` (one of ``ROLES``)."""
+        if getattr(layer, "data_format", "channels_last") == "channels_first":
+            return PINNED
+        return self.kind
+
+    def constant(self, layer, values, shapes):
+        """Output constant per channel; NaN where unknown (the safe default)."""
+        return np.full_like(values[0], np.nan)
+
+    def config(self, layer, keep_in, keep_out):
+        """Config of the narrowed layer (unchanged for channel-preserving layers)."""
+        return layer.get_config()
+
+    def weights(self, layer, keep_in, keep_out, bias_fold):
+        """Every weight sliced on its last axis by ``keep_out``."""
+        return [np.take(to_numpy(w), keep_out, axis=-1) if len(w.shape) else to_numpy(w)
+                for w in layer.weights]
+
+
+class SameConstant(Slicer):
+    """Pooling, cropping, up-sampling: a constant channel stays the same constant."""
+
+    def constant(self, layer, values, shapes):
+        return values[0].copy()
+
+
+class ZeroConstant(Slicer):
+    """Zero padding: only a zero constant stays constant (the border is zero)."""
+
+    def constant(self, layer, values, shapes):
+        return np.where(values[0] == 0, 0.0, np.nan)
+
+
+class Elementwise(Slicer):
+    """Activations, normalization with per-channel statistics, dropout: the constant output
+    is computed by running the layer itself on the constant input (inference mode)."""
+
+    def role(self, layer):
+        activation = getattr(layer, "activation", None)
+        if getattr(activation, "__name__", "") in ("softmax", "log_softmax"):
+            return PINNED
+        axis = getattr(layer, "axis", -1)
+        if isinstance(layer, keras.layers.BatchNormalization) and axis not in (
+                -1, len(layer.input.shape) - 1):
+            return PINNED
+        return super().role(layer)
+
+    def constant(self, layer, values, shapes):
+        return _evaluate(layer, values, shapes)
+
+
+class GateLike(Elementwise):
+    """Gate and TriStateReLU: a closed channel emits exactly zero whatever its input."""
+
+    def constant(self, layer, values, shapes):
+        out = _evaluate(layer, values, shapes)
+        out[closed_channels(layer)] = 0.0
+        return out
+
+
+def closed_channels(layer):
+    """Bool mask of the channels a Gate or TriStateReLU multiplies by exactly zero."""
+    if isinstance(layer, Gate):
+        return to_numpy(layer.theta) <= 0
+    return to_numpy(layer.width_gate) < THRESHOLD
+
+
+class MergeSlicer(Slicer):
+    """Add, Multiply, ...: channel c of every operand meets channel c of the output."""
+
+    kind = MERGE
+
+    def constant(self, layer, values, shapes):
+        return _evaluate(layer, values, shapes)
+
+
+class ConcatenateSlicer(Slicer):
+    """Concatenate on the last axis: channels are stacked at offsets."""
+
+    kind = CONCATENATE
+
+    def role(self, layer):
+        if layer.axis not in (-1, len(layer.output.shape) - 1):
+            return PINNED
+        return CONCATENATE
+
+    def constant(self, layer, values, shapes):
+        return np.concatenate(values)
+
+
+class FlattenSlicer(Slicer):
+    """channels_last Flatten: input channel c becomes positions p*C + c."""
+
+    kind = FLATTEN
+
+    def constant(self, layer, values, shapes):
+        positions = int(np.prod(shapes[0][1:-1])) if len(shapes[0]) > 2 else 1
+        return np.tile(values[0], positions)
+
+
+class ReshapeSlicer(Slicer):
+    """Reshape that keeps the last axis (channel-preserving) or flattens everything."""
+
+    def role(self, layer):
+        source, target = layer.input.shape[1:], tuple(layer.target_shape)
+        if len(target) == 1 and len(source) > 1 and None not in source:
+            return FLATTEN
+        if source and target and target[-1] == source[-1]:
+            return CHANNELWISE
+        return PINNED
+
+    def constant(self, layer, values, shapes):
+        if self.role(layer) == FLATTEN:
+            return FlattenSlicer().constant(layer, values, shapes)
+        return values[0].copy()
+
+    def config(self, layer, keep_in, keep_out):
+        config = layer.get_config()
+        config["target_shape"] = tuple(layer.target_shape[:-1]) + (len(keep_out),)
+        return config
+
+    def weights(self, layer, keep_in, keep_out, bias_fold):
+        return []
+
+
+class PinnedSlicer(Slicer):
+    """Layers that mix channels (softmax, layer normalization): nothing is removed through
+    them; they are copied unchanged."""
+
+    kind = PINNED
+
+
+class InputSlicer(PinnedSlicer):
+    """Model inputs keep their shape."""
+
+    kind = INPUT
+
+
+def _evaluate(layer, values, shapes):
+    """Runs ``layer`` on inputs that hold ``values`` at one position (all other axes 1) and
+    returns the per-channel output, NaN where an input was not constant or the output varies
+    along a non-channel axis."""
+    arrays = [np.nan_to_num(v).reshape((1,) * (len(s) - 1) + (-1,)).astype("float32")
+              for v, s in zip(values, shapes)]
+    output = to_numpy(layer(arrays[0] if len(arrays) == 1 else arrays, training=False))
+    flat = output.reshape(-1, output.shape[-1]).astype(np.float64)
+    result = flat[0].copy()
+    result[np.any(flat != flat[0], axis=0)] = np.nan
+    for v in values:
+        unknown = np.isnan(v)
+        result[unknown if len(v) == len(result) else np.full(len(result), unknown.any())] = np.nan
+    return result
