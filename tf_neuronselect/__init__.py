@@ -1,10 +1,13 @@
 """tf_neuronselect: learn how many neurons each Keras layer needs while it trains, then remove
 the dead ones and export compact models."""
 
+from tf_neuronselect import callbacks
+from tf_neuronselect import datasets
 from tf_neuronselect import grouping
 from tf_neuronselect import ops
 from tf_neuronselect import selection
 from tf_neuronselect import surgery
+from tf_neuronselect.callbacks import NeuronHistory
 from tf_neuronselect.layers import Gate
 from tf_neuronselect.layers import TriStateReLU
 from tf_neuronselect.layers import UnitInterval
@@ -37,6 +40,7 @@ __all__ = [
     "Gate",
     "GroupLasso",
     "L1",
+    "NeuronHistory",
     "ProximalAdam",
     "ProximalPenalty",
     "Plan",
@@ -47,7 +51,9 @@ __all__ = [
     "UnitInterval",
     "add_penalty",
     "benchmark",
+    "callbacks",
     "count_macs",
+    "datasets",
     "export",
     "grouping",
     "make_plan",

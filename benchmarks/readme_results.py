@@ -1,0 +1,75 @@
+"""Rewrites the README's results section from benchmarks/results/*.json (never typed by hand).
+
+    python benchmarks/readme_results.py
+"""
+
+import json
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def _load(name):
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _prox_step(data):
+    return [f"- Training step time, ProximalSGD / keras SGD on LeNet-300-100 with GroupLasso: "
+            f"**{data['ratio_proximal_over_sgd']:.3f}** (target <= 1.10; "
+            f"`benchmarks/bench_prox_step.py`)."]
+
+
+def _rewrite(data):
+    return [f"- `shrink` on {data['model']} with {data['dead_share']:.0%} random dead units: "
+            f"**{data['shrink_seconds']:.1f} s**, {data['params_before']:,} -> "
+            f"{data['params_after']:,} parameters, max output difference "
+            f"{data['max_abs_output_diff']:.1e} (`benchmarks/bench_rewrite.py`)."]
+
+
+def _export(data):
+    params = data["parameters"]
+    lines = [f"- LeNet-300-100 ({params['original']:,} parameters) vs a compact "
+             f"784-30-20-10 net ({params['compact']:,}), TFLite via "
+             "LiteRT, one thread (`benchmarks/bench_export.py`):", "",
+             "  | variant | size compact/original | latency batch 1 | latency batch 64 |",
+             "  |---|---|---|---|"]
+    for variant in ("float32", "int8"):
+        if variant not in data:
+            continue
+        latency = {row["batch_size"]: row["ratio"] for row in data[variant]["latency"]}
+        lines.append(f"  | {variant} | {data[variant]['bytes']['ratio']:.3f} | "
+                     f"{latency.get(1, float('nan')):.3f} | {latency.get(64, float('nan')):.3f} |")
+    return lines
+
+
+SECTIONS = [("prox_step", _prox_step), ("rewrite", _rewrite), ("export", _export)]
+
+
+def render():
+    lines = []
+    extra = RESULTS / "RESULTS.md"
+    if extra.is_file():
+        lines += [f"MNIST experiments (`make bench`; full tables in "
+                  f"[benchmarks/results/RESULTS.md](benchmarks/results/RESULTS.md)):", "",
+                  extra.read_text().strip(), ""]
+    for name, section in SECTIONS:
+        data = _load(name)
+        if data is not None:
+            lines += section(data)
+    return "\n".join(lines)
+
+
+def main():
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{render()}\n{END}{tail}")
+    print(f"updated {readme}")
+
+
+if __name__ == "__main__":
+    main()
