@@ -30,3 +30,7 @@ def test_registered_under_package_name(cls):
 def test_every_name_in_all_exists():
     missing = [name for name in ns.__all__ if not hasattr(ns, name)]
     assert not missing
+
+
+def test_all_has_no_duplicates():
+    assert len(ns.__all__) == len(set(ns.__all__))

@@ -30,6 +30,12 @@ from tf_neuronselect.exporting import BenchmarkResult
 from tf_neuronselect.exporting import benchmark_tflite as benchmark
 from tf_neuronselect.exporting import count_macs
 from tf_neuronselect.exporting import export
+from tf_neuronselect import training
+from tf_neuronselect.training import SizeBudget
+from tf_neuronselect.training import apply_layer_strengths
+from tf_neuronselect.training import fit_with_shrinking
+from tf_neuronselect.training import layer_strengths
+from tf_neuronselect.training import shrink_for_training
 
 __version__ = "0.1.0"
 
@@ -63,4 +69,10 @@ __all__ = [
     "selection",
     "shrink",
     "surgery",
+    "training",
+    "SizeBudget",
+    "apply_layer_strengths",
+    "fit_with_shrinking",
+    "layer_strengths",
+    "shrink_for_training",
 ]

@@ -1,8 +1,11 @@
 """Tracking how many units are alive while a model trains."""
 
+import warnings
+
 import keras
 
 from tf_neuronselect.selection.dead import layer_status
+from tf_neuronselect.surgery.planner import make_plan
 
 
 def alive_units(model, tol=0.0):
@@ -15,6 +18,17 @@ def alive_units(model, tol=0.0):
     return counts
 
 
+def model_size(model, tol=0.0):
+    """``{"params": ..., "macs": ...}`` of the model ``tf_neuronselect.shrink`` would make now.
+
+    ``params`` is the shrunk model's ``count_params()``; ``macs`` the multiply-adds per example
+    of its Dense/Conv-like layers (``ns.count_macs`` counts the same layers). One ``make_plan``:
+    it reads weights and static shapes only, no data.
+    """
+    plan = make_plan(model, tol)
+    return {"params": int(plan.params_after), "macs": int(plan.macs_after)}
+
+
 class NeuronHistory(keras.callbacks.Callback):
     """Records the alive units of every prunable layer (Dense/Conv, Gate, TriStateReLU).
 
@@ -23,16 +37,24 @@ class NeuronHistory(keras.callbacks.Callback):
     ``units``, so it shows in the progress bar, in ``model.fit(...).history`` and, when a
     ``keras.callbacks.TensorBoard`` callback comes after it in the list, in TensorBoard.
 
+    With ``sizes=True`` it also puts ``params`` and ``macs`` (of the model ``shrink`` would
+    make now, see ``model_size``) into each epoch's logs and ``self.sizes``; models the planner
+    cannot read (subclassed, shared layers) get a warning and no sizes. The same tracker can
+    be passed to every chunk of ``fit_with_shrinking``: its step count runs on.
+
     Args:
         tol: group-norm tolerance passed to the dead-unit test.
         every_n_steps: also record every N steps (None: only per epoch).
+        sizes: also record parameter and multiply-add counts after every epoch.
     """
 
-    def __init__(self, tol=0.0, every_n_steps=None):
+    def __init__(self, tol=0.0, every_n_steps=None, sizes=True):
         super().__init__()
         self.tol = float(tol)
         self.every_n_steps = every_n_steps
+        self.track_sizes = bool(sizes)
         self.history = []  # list of (step, {layer: alive})
+        self.sizes = []  # list of (step, {"params": ..., "macs": ...})
         self._step = 0
 
     def on_train_begin(self, logs=None):
@@ -47,6 +69,22 @@ class NeuronHistory(keras.callbacks.Callback):
         counts = self._record()
         if logs is not None:
             logs["units"] = sum(counts.values())
+        size = self._record_size()
+        if size is not None and logs is not None:
+            logs.update(size)
+
+    def _record_size(self):
+        if not self.track_sizes:
+            return None
+        try:
+            size = model_size(self.model, self.tol)
+        except (ValueError, TypeError) as error:
+            self.track_sizes = False  # warn once, not every epoch
+            warnings.warn(f"NeuronHistory: no params/MACs tracking for this model: {error}",
+                          stacklevel=2)
+            return None
+        self.sizes.append((self._step, size))
+        return size
 
     def _record(self):
         counts = alive_units(self.model, self.tol)
@@ -59,3 +97,31 @@ class NeuronHistory(keras.callbacks.Callback):
         steps = [step for step, _ in self.history]
         names = list(self.history[0][1]) if self.history else []
         return steps, {name: [counts[name] for _, counts in self.history] for name in names}
+
+    def plot(self, path):
+        """Saves a PNG of alive units per layer against training steps (log scale) and, when
+        sizes were tracked, parameters and MACs below it; returns ``path``."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        steps, per_layer = self.per_layer()
+        rows = 2 if self.sizes else 1
+        figure, axes = plt.subplots(rows, 1, figsize=(6, 3.2 * rows), squeeze=False)
+        for name, counts in per_layer.items():
+            axes[0][0].plot(steps, counts, marker="o", markersize=3, label=name)
+        axes[0][0].set(ylabel="alive units", yscale="log", title="Alive units per layer")
+        axes[0][0].legend(fontsize=8)
+        if self.sizes:
+            size_steps = [step for step, _ in self.sizes]
+            for key in ("params", "macs"):
+                axes[1][0].plot(size_steps, [size[key] for _, size in self.sizes],
+                                marker="o", markersize=3, label=key)
+            axes[1][0].set(ylabel="count", yscale="log", title="Size after shrink")
+            axes[1][0].legend(fontsize=8)
+        axes[-1][0].set_xlabel("training step")
+        figure.tight_layout()
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+        return path

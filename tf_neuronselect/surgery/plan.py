@@ -71,3 +71,13 @@ class Plan:
     def params_after(self):
         """What ``count_params()`` of the shrunk model will return."""
         return sum(p.params_after for p in self.layers.values())
+
+    @property
+    def macs_before(self):
+        """Multiply-adds per example of the Dense/Conv-like layers (others count 0)."""
+        return sum(p.macs_before for p in self.layers.values())
+
+    @property
+    def macs_after(self):
+        """Multiply-adds per example of the shrunk model's Dense/Conv-like layers."""
+        return sum(p.macs_after for p in self.layers.values())

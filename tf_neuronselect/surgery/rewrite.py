@@ -1,8 +1,11 @@
 """Executes a ``Plan``: rebuilds the model from stock layers, node by node."""
 
+import dataclasses
+
 import keras
 import numpy as np
 
+from tf_neuronselect.api_export import PACKAGE
 from tf_neuronselect.surgery import plan as plan_lib
 from tf_neuronselect.surgery.assemble import slicer_weights
 from tf_neuronselect.surgery.graph import ModelGraph
@@ -12,7 +15,7 @@ from tf_neuronselect.surgery.registry import get_slicer
 _EPSILON = 1e-3
 
 
-def shrink(model, tol=0.0, round_to=None):
+def shrink(model, tol=0.0, round_to=None, keep_training_layers=False):
     """A smaller functional model computing the same outputs as ``model``.
 
     Removes every dead unit that can go exactly (see ``tf_neuronselect.report`` for what is
@@ -27,16 +30,54 @@ def shrink(model, tol=0.0, round_to=None):
             only; > 0 changes outputs slightly, ``report(..., sample_inputs=x)`` says how much).
         round_to: if set, keep the widths of Dense/Conv layers at multiples of it (keeping
             the strongest dead units).
+        keep_training_layers: keep Gate and TriStateReLU layers (narrowed, their live values
+            unchanged) instead of folding them away, so the smaller model can go on training
+            and selecting; penalties on kernels are kept either way. See
+            ``keep_for_training``.
 
     Returns:
         A new ``keras.Model`` (functional) with fresh weights; ``model`` is not changed.
     """
     graph = ModelGraph(model)
-    return rebuild(graph, make_plan(graph, tol, round_to))
+    plan = make_plan(graph, tol, round_to)
+    if keep_training_layers:
+        return rebuild(graph, keep_for_training(plan))
+    return rebuild(graph, plan, stock_only=True)
 
 
-def rebuild(graph, plan):
-    """The functional model ``plan`` describes, built by calling new layers on new inputs."""
+def keep_for_training(plan):
+    """A copy of ``plan`` that narrows Gate / TriStateReLU layers instead of folding them.
+
+    The live gate values stay in the gate layers, so no scale is folded into the neighbouring
+    kernels (their weights are only sliced); constants of removed units are still folded into
+    biases, which keeps the outputs exact. ``params_after`` then counts the kept gates too.
+    """
+    layers = {}
+    for name, layer_plan in plan.layers.items():
+        layer_plan = dataclasses.replace(layer_plan, in_scale=None, out_scale=None)
+        if layer_plan.action in (plan_lib.REMOVE, plan_lib.RELU, plan_lib.SCALE):
+            kept = layer_plan.keep_out is not None
+            layer_plan = dataclasses.replace(
+                layer_plan, action=plan_lib.SLICE if kept else plan_lib.COPY, scale=None,
+                relu_after=False, params_after=_gate_params(layer_plan))
+        layers[name] = layer_plan
+    return plan_lib.Plan(plan.tol, plan.round_to, layers)
+
+
+def _gate_params(layer_plan):
+    # A gate holds one value per channel, plus TriStateReLU's single depth gate.
+    extra = 1 if layer_plan.class_name == "TriStateReLU" else 0
+    kept = layer_plan.keep_out
+    return (len(kept) if kept is not None else layer_plan.params_before - extra) + extra
+
+
+def rebuild(graph, plan, stock_only=False):
+    """The functional model ``plan`` describes, built by calling new layers on new inputs.
+
+    With ``stock_only`` the penalties and constraints of this library are dropped from the
+    layer configs: they only matter for training, and without them the saved model loads with
+    plain Keras.
+    """
     tensors = {}
     for tensor in graph.model.inputs:
         layer = tensor._keras_history[0]
@@ -46,7 +87,8 @@ def rebuild(graph, plan):
         if node.is_input:
             continue
         args, kwargs = node.arguments.fill_in(tensors)
-        outputs = _execute(node.operation, plan.layers[node.operation.name], args, kwargs)
+        outputs = _execute(node.operation, plan.layers[node.operation.name], args, kwargs,
+                           stock_only)
         for old, new in zip(node.outputs, keras.tree.flatten(outputs)):
             tensors[id(old)] = new
     model = graph.model
@@ -55,7 +97,17 @@ def rebuild(graph, plan):
     return keras.Model(inputs, outputs, name=graph.name)
 
 
-def _execute(operation, plan, args, kwargs):
+def _without_library_objects(config):
+    """``config`` with every serialized tf_neuronselect object (a penalty, a constraint) set to
+    None."""
+    def is_ours(value):
+        return isinstance(value, dict) and str(value.get("registered_name", "")).startswith(
+            f"{PACKAGE}>")
+
+    return {key: None if is_ours(value) else value for key, value in config.items()}
+
+
+def _execute(operation, plan, args, kwargs, stock_only=False):
     if plan.action == plan_lib.REMOVE:
         return args[0]
     if plan.action == plan_lib.RELU:
@@ -65,17 +117,20 @@ def _execute(operation, plan, args, kwargs):
     if not isinstance(operation, keras.layers.Layer):
         return operation(*args, **kwargs)  # a stateless op (keras.ops call) is reused
     if plan.action == plan_lib.SLICE:
-        return _sliced(operation, plan, args, kwargs)
-    layer = type(operation).from_config(operation.get_config())
+        return _sliced(operation, plan, args, kwargs, stock_only)
+    config = operation.get_config()
+    layer = type(operation).from_config(_without_library_objects(config) if stock_only else config)
     outputs = layer(*args, **kwargs)
     layer.set_weights(operation.get_weights())
     return outputs
 
 
-def _sliced(operation, plan, args, kwargs):
+def _sliced(operation, plan, args, kwargs, stock_only):
     slicer = get_slicer(operation)
     keep_in = plan.keep_in[0] if len(plan.keep_in) == 1 else plan.keep_in
     config = slicer.config(operation, keep_in, plan.keep_out)
+    if stock_only:
+        config = _without_library_objects(config)
     if plan.enable_bias:
         config["use_bias"] = True
     layer = type(operation).from_config(config)

@@ -1,0 +1,119 @@
+"""Size budgets (a controller on the penalty strengths) and per-layer strengths."""
+
+import keras
+import numpy as np
+import pytest
+
+import tf_neuronselect as ns
+from tf_neuronselect import datasets
+from tf_neuronselect.training import scale_strengths
+from tf_neuronselect.training import strength_of
+from tf_neuronselect.training import with_strength
+
+
+def _mlp(widths=(128, 64), inputs_dim=64):
+    inputs = keras.Input((inputs_dim,))
+    x = inputs
+    for i, width in enumerate(widths):
+        x = keras.layers.Dense(width, activation="relu", name=f"fc{i + 1}")(x)
+    return keras.Model(inputs, keras.layers.Dense(10, name="head")(x))
+
+
+@pytest.mark.slow
+def test_parameter_budget_is_met_on_digits():
+    data = datasets.load("digits")
+    x = data.x_train.reshape(len(data.x_train), -1)
+    keras.utils.set_random_seed(0)
+    model = _mlp()
+    ns.add_penalty(model, ns.GroupLasso(1e-4), layers=["fc1", "fc2"])
+    model.compile(ns.ProximalSGD(0.05, momentum=0.9),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    target = 4000  # of 17,226
+    budget = ns.SizeBudget(params=target)
+    history = model.fit(x, data.y_train, epochs=22, batch_size=64, verbose=0,
+                        callbacks=[budget])
+    size = ns.make_plan(model).params_after
+    assert abs(size / target - 1) <= 0.10, budget.log
+    assert budget.met
+    assert history.history["budget_ratio"][-1] == pytest.approx(size / target)
+    accuracy = model.evaluate(data.x_test.reshape(len(data.x_test), -1), data.y_test,
+                              verbose=0)[1]
+    assert accuracy > 0.85
+
+
+def test_controller_pushes_holds_and_backs_off():
+    budget = ns.SizeBudget(params=1000, tolerance=0.1, max_factor=2.0)
+    assert budget.factor(4000) == 2.0  # far and not shrinking: push
+    budget._previous = 7000
+    assert budget.factor(4000) == 1.0  # shrinking at a pace that arrives soon: hold
+    budget._previous = 17000
+    assert budget.factor(4000) == 0.5  # this pace overshoots within an update: back off
+    budget._previous = 1030
+    assert budget.factor(1030) == 1.0  # on target and stable
+    assert budget.factor(800) == 0.5  # too small
+
+
+def test_strength_scaling_retraces_and_syncs_gate_config(rng):
+    inputs = keras.Input((4,))
+    x = keras.layers.Dense(6, kernel_regularizer=ns.GroupLasso(0.01), name="d")(inputs)
+    x = ns.Gate(l1=0.02, name="g")(x)
+    model = keras.Model(inputs, x)
+    assert scale_strengths(model, 3.0) == 2
+    assert model.get_layer("d").kernel.regularizer.strength == pytest.approx(0.03)
+    assert model.get_layer("g").l1 == pytest.approx(0.06)  # a rebuilt Gate keeps it
+    assert model.get_layer("g").get_config()["l1"] == pytest.approx(0.06)
+
+
+def test_budget_rejects_bad_targets_and_models_without_penalties(rng):
+    with pytest.raises(ValueError, match="exactly one target"):
+        ns.SizeBudget()
+    with pytest.raises(ValueError, match="exactly one target"):
+        ns.SizeBudget(params=10, macs=10)
+    with pytest.raises(ValueError, match="positive int"):
+        ns.SizeBudget(macs=-3)
+    model = _mlp((8,), 4)
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="penalties to adapt"):
+        model.fit(rng.normal(size=(8, 4)), rng.normal(size=(8, 10)), epochs=1, verbose=0,
+                  callbacks=[ns.SizeBudget(params=10)])
+
+
+def test_layer_strengths_params_rule():
+    model = _mlp((30, 20), 10)
+    strengths = ns.layer_strengths(model, 0.01, rule="params", layers=["fc1", "fc2"])
+    params = {"fc1": 10 * 30 + 30, "fc2": 30 * 20 + 20}
+    total = sum(params.values())
+    for name, count in params.items():
+        assert strengths[name] == pytest.approx(0.01 * 2 * count / total)
+    assert np.mean(list(strengths.values())) == pytest.approx(0.01)
+
+
+def test_layer_strengths_macs_depth_and_uniform_rules():
+    model = _mlp((30, 20), 10)
+    macs = ns.layer_strengths(model, 1.0, rule="macs")
+    counts = np.array([10 * 30, 30 * 20, 20 * 10], float)
+    np.testing.assert_allclose(list(macs.values()), 3 * counts / counts.sum())
+    depth = ns.layer_strengths(model, 1.0, rule="depth", first_layers=1)
+    small = 3 / (1 + 2 * 2.5)  # the paper's 0.102 : 0.255
+    np.testing.assert_allclose(list(depth.values()), [small, 2.5 * small, 2.5 * small])
+    assert ns.layer_strengths(model, 0.5, rule="uniform") == {
+        "fc1": 0.5, "fc2": 0.5, "head": 0.5}
+    with pytest.raises(ValueError, match="rule"):
+        ns.layer_strengths(model, 1.0, rule="size")
+
+
+def test_apply_layer_strengths_puts_each_strength_on_its_layer():
+    model = _mlp((30, 20), 10)
+    strengths = {"fc1": 0.001, "fc2": 0.004}
+    names = ns.apply_layer_strengths(model, ns.SparseGroupLasso(0.5, alpha=0.3), strengths)
+    assert names == ["fc1", "fc2"]
+    for name, value in strengths.items():
+        penalty = model.get_layer(name).kernel.regularizer
+        assert isinstance(penalty, ns.SparseGroupLasso)
+        assert penalty.strength == pytest.approx(value) and penalty.alpha == 0.3
+    drop = with_strength(ns.DropNeuron(li=0.2, lo=0.1, l1=0.02), 0.4)
+    assert (drop.li, drop.lo, drop.l1) == pytest.approx((0.4, 0.2, 0.04))
+    assert strength_of(drop) == pytest.approx(0.4)
+    with pytest.raises(TypeError, match="strengths"):
+        ns.apply_layer_strengths(model, ns.GroupLasso(), [0.1])
