@@ -5,9 +5,13 @@ import dataclasses
 import keras
 import numpy as np
 
-from tf_neuronselect.api_export import PACKAGE
 from tf_neuronselect.surgery import plan as plan_lib
 from tf_neuronselect.surgery.assemble import slicer_weights
+from tf_neuronselect.surgery.calls import copy_call
+from tf_neuronselect.surgery.calls import fresh_inputs
+from tf_neuronselect.surgery.calls import model_from
+from tf_neuronselect.surgery.calls import without_library_objects
+from tf_neuronselect.surgery.collapse import collapse_linear_dense
 from tf_neuronselect.surgery.graph import ModelGraph
 from tf_neuronselect.surgery.planner import make_plan
 from tf_neuronselect.surgery.registry import get_slicer
@@ -15,7 +19,7 @@ from tf_neuronselect.surgery.registry import get_slicer
 _EPSILON = 1e-3
 
 
-def shrink(model, tol=0.0, round_to=None, keep_training_layers=False):
+def shrink(model, tol=0.0, round_to=None, keep_training_layers=False, collapse_linear=False):
     """A smaller functional model computing the same outputs as ``model``.
 
     Removes every dead unit that can go exactly (see ``tf_neuronselect.report`` for what is
@@ -34,6 +38,10 @@ def shrink(model, tol=0.0, round_to=None, keep_training_layers=False):
             unchanged) instead of folding them away, so the smaller model can go on training
             and selecting; penalties on kernels are kept either way. See
             ``keep_for_training``.
+        collapse_linear: also merge every linear Dense that feeds only another Dense into
+            it (``W1 W2``, ``b1 W2 + b2``) where that lowers the multiply-adds: the depth
+            reduction of tri-state ReLUs whose depth gate learned ``d = 1``. The plan's
+            parameter counts do not include this step.
 
     Returns:
         A new ``keras.Model`` (functional) with fresh weights; ``model`` is not changed.
@@ -42,7 +50,8 @@ def shrink(model, tol=0.0, round_to=None, keep_training_layers=False):
     plan = make_plan(graph, tol, round_to)
     if keep_training_layers:
         return rebuild(graph, keep_for_training(plan))
-    return rebuild(graph, plan, stock_only=True)
+    compact = rebuild(graph, plan, stock_only=True)
+    return collapse_linear_dense(compact) if collapse_linear else compact
 
 
 def keep_for_training(plan):
@@ -78,11 +87,7 @@ def rebuild(graph, plan, stock_only=False):
     layer configs: they only matter for training, and without them the saved model loads with
     plain Keras.
     """
-    tensors = {}
-    for tensor in graph.model.inputs:
-        layer = tensor._keras_history[0]
-        tensors[id(tensor)] = keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype,
-                                          name=layer.name)
+    tensors = fresh_inputs(graph)
     for node in graph.nodes:
         if node.is_input:
             continue
@@ -91,20 +96,7 @@ def rebuild(graph, plan, stock_only=False):
                            stock_only)
         for old, new in zip(node.outputs, keras.tree.flatten(outputs)):
             tensors[id(old)] = new
-    model = graph.model
-    inputs = keras.tree.map_structure(lambda t: tensors[id(t)], model._inputs_struct)
-    outputs = keras.tree.map_structure(lambda t: tensors[id(t)], model._outputs_struct)
-    return keras.Model(inputs, outputs, name=graph.name)
-
-
-def _without_library_objects(config):
-    """``config`` with every serialized tf_neuronselect object (a penalty, a constraint) set to
-    None."""
-    def is_ours(value):
-        return isinstance(value, dict) and str(value.get("registered_name", "")).startswith(
-            f"{PACKAGE}>")
-
-    return {key: None if is_ours(value) else value for key, value in config.items()}
+    return model_from(graph, tensors)
 
 
 def _execute(operation, plan, args, kwargs, stock_only=False):
@@ -114,15 +106,9 @@ def _execute(operation, plan, args, kwargs, stock_only=False):
         return keras.layers.ReLU(name=plan.name)(args[0])
     if plan.action == plan_lib.SCALE:
         return _scale(plan, args[0])
-    if not isinstance(operation, keras.layers.Layer):
-        return operation(*args, **kwargs)  # a stateless op (keras.ops call) is reused
-    if plan.action == plan_lib.SLICE:
+    if plan.action == plan_lib.SLICE and isinstance(operation, keras.layers.Layer):
         return _sliced(operation, plan, args, kwargs, stock_only)
-    config = operation.get_config()
-    layer = type(operation).from_config(_without_library_objects(config) if stock_only else config)
-    outputs = layer(*args, **kwargs)
-    layer.set_weights(operation.get_weights())
-    return outputs
+    return copy_call(operation, args, kwargs, stock_only)
 
 
 def _sliced(operation, plan, args, kwargs, stock_only):
@@ -130,7 +116,7 @@ def _sliced(operation, plan, args, kwargs, stock_only):
     keep_in = plan.keep_in[0] if len(plan.keep_in) == 1 else plan.keep_in
     config = slicer.config(operation, keep_in, plan.keep_out)
     if stock_only:
-        config = _without_library_objects(config)
+        config = without_library_objects(config)
     if plan.enable_bias:
         config["use_bias"] = True
     layer = type(operation).from_config(config)

@@ -1,0 +1,41 @@
+"""Building blocks for rebuilding a functional model node by node on fresh tensors."""
+
+import keras
+
+from tf_neuronselect.api_export import PACKAGE
+
+
+def fresh_inputs(graph):
+    """``{id(old input tensor): new keras.Input}`` for every input of ``graph``'s model."""
+    return {id(tensor): keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype,
+                                    name=tensor._keras_history[0].name)
+            for tensor in graph.model.inputs}
+
+
+def model_from(graph, tensors):
+    """The new model whose inputs and outputs are the images in ``tensors`` of the old ones."""
+    model = graph.model
+    inputs = keras.tree.map_structure(lambda t: tensors[id(t)], model._inputs_struct)
+    outputs = keras.tree.map_structure(lambda t: tensors[id(t)], model._outputs_struct)
+    return keras.Model(inputs, outputs, name=graph.name)
+
+
+def without_library_objects(config):
+    """``config`` with every serialized tf_neuronselect object (a penalty, a constraint) set to
+    None: they only matter for training, and without them a saved model loads with plain Keras."""
+    def is_ours(value):
+        return isinstance(value, dict) and str(value.get("registered_name", "")).startswith(
+            f"{PACKAGE}>")
+
+    return {key: None if is_ours(value) else value for key, value in config.items()}
+
+
+def copy_call(operation, args, kwargs, stock_only=False):
+    """Calls a fresh copy of ``operation`` (same config and weights) on ``args``."""
+    if not isinstance(operation, keras.layers.Layer):
+        return operation(*args, **kwargs)  # a stateless op (keras.ops call) is reused
+    config = operation.get_config()
+    layer = type(operation).from_config(without_library_objects(config) if stock_only else config)
+    outputs = layer(*args, **kwargs)
+    layer.set_weights(operation.get_weights())
+    return outputs
