@@ -83,7 +83,7 @@ def run(args):
     print(f"training {model.name} for {epochs} epochs with method '{args.method}'")
     tracker = NeuronHistory()
     seconds = _train(model, data, args.method, epochs, tracker)
-    compact = ns.shrink(model)
+    compact = ns.shrink(model, collapse_linear=True)
     diff = float(np.max(np.abs(model.predict(data.x_test[:512], verbose=0)
                                - compact.predict(data.x_test[:512], verbose=0))))
     summary = _summarize(args, data, model, compact, seconds, diff)
