@@ -117,3 +117,15 @@ def test_apply_layer_strengths_puts_each_strength_on_its_layer():
     assert strength_of(drop) == pytest.approx(0.4)
     with pytest.raises(TypeError, match="strengths"):
         ns.apply_layer_strengths(model, ns.GroupLasso(), [0.1])
+
+
+def test_layer_strengths_skip_grouped_convolutions():
+    import keras
+
+    import tf_neuronselect as ns
+
+    inputs = keras.Input((8, 8, 4))
+    x = keras.layers.Conv2D(4, 3, groups=2, name="grouped")(inputs)
+    x = keras.layers.Conv2D(6, 3, name="plain")(x)
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(keras.layers.Flatten()(x)))
+    assert set(ns.layer_strengths(model, 1e-3)) == {"plain", "head"}

@@ -186,6 +186,12 @@ def unit_spec(layer):
     return spec
 
 
+def is_grouped_convolution(layer):
+    """True for a stock convolution with ``groups > 1``: it has no per-unit grouping here, so
+    penalties skip it unless named and the rewriter copies it unchanged."""
+    return type(layer) in _SPECS and getattr(layer, "groups", 1) != 1
+
+
 def require_unit_spec(layer):
     """Like ``unit_spec`` but raises a ``ValueError`` naming the layer when it has none."""
     spec = unit_spec(layer)

@@ -15,13 +15,33 @@ def _for_layout(penalty, layout):
 def _selected_layers(model, layers):
     if layers is None:
         return [layer for layer in model._flatten_layers(include_self=False)
-                if grouping.unit_spec(layer) is not None]
+                if not grouping.is_grouped_convolution(layer)
+                and grouping.unit_spec(layer) is not None]
     if isinstance(layers, str):
         raise TypeError(
             "add_penalty: expected `layers` to be a list of layer names or layers. "
             f"Received the string {layers!r}; pass [{layers!r}] instead."
         )
-    return [model.get_layer(name) if isinstance(name, str) else name for name in layers]
+    return [_model_layer(model, item) for item in layers]
+
+
+def _model_layer(model, item):
+    """``item`` (a layer name or a layer object) as one of ``model``'s own layers."""
+    own = list(model._flatten_layers(include_self=False))
+    if isinstance(item, str):
+        found = [layer for layer in own if layer.name == item]
+        if found:
+            return found[0]
+        received = f"the name {item!r}"
+    elif any(layer is item for layer in own):
+        return item
+    else:
+        received = f"{type(item).__name__} {getattr(item, 'name', item)!r}"
+    names = ", ".join(repr(layer.name) for layer in own)
+    raise ValueError(
+        f"add_penalty: expected `layers` to name layers of model '{model.name}'. Received: "
+        f"{received}, which is not one of its layers. Pass names from: {names}."
+    )
 
 
 def add_penalty(model, penalty, layers=None):
@@ -42,7 +62,10 @@ def add_penalty(model, penalty, layers=None):
         The list of layer names that received the penalty.
     """
     if not isinstance(model, keras.Model):
-        raise TypeError(f"add_penalty: expected a keras.Model. Received: model={model!r}.")
+        raise TypeError(
+            f"add_penalty: expected a keras.Model. Received: model={model!r} of type "
+            f"{type(model).__name__}. Pass the built model whose layers should be penalized."
+        )
     if not isinstance(penalty, keras.regularizers.Regularizer):
         raise TypeError(
             "add_penalty: expected `penalty` to be a keras.regularizers.Regularizer such as "
@@ -52,7 +75,11 @@ def add_penalty(model, penalty, layers=None):
     for layer in _selected_layers(model, layers):
         spec = grouping.require_unit_spec(layer)
         if not layer.built:
-            raise ValueError(f"add_penalty: layer '{layer.name}' is not built; build the model first.")
+            raise ValueError(
+                f"add_penalty: expected built layers (their kernels must exist). Received: "
+                f"layer '{layer.name}' is not built. Build the model first: start it with "
+                "keras.Input(shape=...) or call model.build(input_shape)."
+            )
         copy = _for_layout(penalty, spec.layout)
         getattr(layer, spec.kernel).regularizer = copy
         setattr(layer, spec.regularizer, copy)

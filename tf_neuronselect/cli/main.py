@@ -6,6 +6,7 @@ Exit codes: 0 success, 2 usage error (argparse), 1 failure with a one-line messa
 
 import argparse
 import os
+import re
 import sys
 import zipfile
 
@@ -26,16 +27,82 @@ def load_keras_file(path):
 
     import tf_neuronselect  # noqa: F401  (registers the custom classes before loading)
 
+    if os.path.isdir(path):
+        raise CliError(f"expected a .keras model file, but {path!r} is a directory. Pass the "
+                       "model file itself (save it with model.save('name.keras'))")
     if not os.path.isfile(path):
         raise CliError(f"expected a .keras model file, but {path!r} does not exist")
-    if not zipfile.is_zipfile(path) or "config.json" not in zipfile.ZipFile(path).namelist():
+    if not zipfile.is_zipfile(path) or "config.json" not in _zip_names(path):
         raise CliError(f"expected a .keras model file (a zip with config.json); {path!r} is not one."
                        " Save models with model.save('name.keras')")
     try:
         return keras.models.load_model(path)
     except Exception as error:  # Keras raises many types for configs it cannot rebuild
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise CliError(f"could not load {path!r}: {first}") from error
+        raise CliError(_load_failure(path, error)) from error
+
+
+def _zip_names(path):
+    with zipfile.ZipFile(path) as archive:
+        return archive.namelist()
+
+
+def _saved_keras_version(path):
+    import json
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return str(json.loads(archive.read("metadata.json"))["keras_version"])
+    except Exception:  # no or unreadable metadata: the version is simply unknown
+        return None
+
+
+def _version_tuple(version):
+    parts = re.findall(r"\d+", version or "")[:3]
+    return tuple(int(p) for p in parts)
+
+
+def _load_failure(path, error):
+    """One line: what the file holds that this installation cannot rebuild, and how to fix it."""
+    import json
+
+    import keras
+
+    chain = [error]
+    while (chain[-1].__cause__ or chain[-1].__context__) is not None:
+        chain.append(chain[-1].__cause__ or chain[-1].__context__)
+    root = chain[-1]
+    text = str(root).strip().splitlines()[0] if str(root).strip() else type(root).__name__
+    damaged = "the file is damaged or incomplete: copy it again, or save the model again with " \
+        "model.save('name.keras')"
+    if any(isinstance(e, json.JSONDecodeError) for e in chain):
+        return (f"could not load {path!r}: expected a .keras file whose config.json is valid "
+                f"JSON; received an unreadable config.json ({text}). How to fix: {damaged}")
+    if isinstance(root, OSError):
+        return (f"could not load {path!r}: expected a .keras file whose weights can be read; "
+                f"received unreadable weights ({text}). How to fix: {damaged}")
+    unknown = (re.search(r"Could not locate class '([^']+)'", text)
+               or re.search(r"Could not deserialize '([^']+)' because", text))
+    arguments = re.search(r"Unrecognized keyword arguments passed to (\w+): (.*)", text)
+    if unknown:
+        problem = f"it uses the class '{unknown.group(1)}', which is not registered"
+    elif arguments:
+        problem = (f"its {arguments.group(1)} config has arguments this version does not "
+                   f"accept: {arguments.group(2)}")
+    else:
+        problem = f"loading fails with: {text}"
+    installed, saved = keras.__version__, _saved_keras_version(path)
+    received = f"a file saved with Keras {saved or 'of unknown version'}"
+    if saved and _version_tuple(saved) > _version_tuple(installed):
+        fix = (f"upgrade to Keras >= {saved} (pip install -U 'keras>={saved}'), or re-save the "
+               f"model with Keras {installed}")
+    elif unknown:
+        fix = ("import the module that defines that class (registered with "
+               "@keras.saving.register_keras_serializable) before loading, or re-save the model "
+               "without it")
+    else:
+        fix = "load it with the Keras and tf_neuronselect versions that saved it and re-save it"
+    return (f"could not load {path!r}: expected a model config that Keras {installed} can "
+            f"rebuild; received {received} in which {problem}. How to fix: {fix}")
 
 
 def _cmd_report(args):
@@ -54,7 +121,8 @@ def _cmd_shrink(args):
     import tf_neuronselect as ns
 
     if os.path.exists(args.output) and not args.overwrite:
-        raise CliError(f"{args.output!r} exists; pass --overwrite to replace it")
+        raise CliError(f"expected --output to be a new file, but {args.output!r} exists; "
+                       "pass --overwrite to replace it")
     model = load_keras_file(args.model)
     compact = ns.shrink(model, tol=args.tol, round_to=args.round_to)
     tmp = f"{args.output}.tmp-{os.getpid()}.keras"

@@ -45,7 +45,9 @@ def _iterate(data):
 
 
 def _is_array_list(data):
-    return isinstance(data, (list, tuple)) and all(isinstance(a, np.ndarray) for a in data)
+    # An empty list is an empty source (no batches), not a list of zero input arrays.
+    return (isinstance(data, (list, tuple)) and len(data) > 0
+            and all(isinstance(a, np.ndarray) for a in data))
 
 
 def _split(data):

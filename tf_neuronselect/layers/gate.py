@@ -33,7 +33,8 @@ class Gate(keras.layers.Layer):
         if channels is None:
             raise ValueError(
                 f"Gate '{self.name}': expected the last (channel) axis of the input to be "
-                f"known. Received: input_shape={input_shape}."
+                f"known. Received: input_shape={input_shape}. Give the input a fixed number "
+                "of channels, e.g. keras.Input((None, 16))."
             )
         self.theta = self.add_weight(
             name="theta",

@@ -80,6 +80,12 @@ class TriStateReLU(keras.layers.Layer):
         return super().__call__(inputs, *args, **kwargs)
 
     def build(self, input_shape):
+        if input_shape[-1] is None:
+            raise ValueError(
+                f"TriStateReLU '{self.name}': expected the last (channel) axis of the input to "
+                f"be known. Received: input_shape={input_shape}. Give the input a fixed number "
+                "of channels, e.g. keras.Input((None, 16))."
+            )
         regularizer = Binarizing(self.binarize) if self.binarize else None
         self.width_gate = self.add_weight(
             name="width_gate", shape=(input_shape[-1],), initializer="ones",

@@ -20,7 +20,8 @@ def _resolve_include_bias(include_bias, groups, owner):
     if not isinstance(include_bias, bool):
         raise TypeError(
             f"{owner}: expected `include_bias` to be True, False or None. "
-            f"Received: include_bias={include_bias!r}."
+            f"Received: include_bias={include_bias!r}. Pass a bool, or None for the default "
+            "(True for incoming groups)."
         )
     if include_bias and groups == grouping.OUTGOING:
         raise ValueError(

@@ -55,6 +55,8 @@ def layer_status(layer, tol=0.0):
     if isinstance(layer, TriStateReLU):
         width = to_numpy(layer.width_gate)
         return _status(width < THRESHOLD, TRI_STATE_OFF, width)
+    if grouping.is_grouped_convolution(layer):
+        return None
     spec = grouping.unit_spec(layer)
     if spec is None:
         return None

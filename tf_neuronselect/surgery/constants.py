@@ -54,6 +54,8 @@ def unit_constant(layer, status, inputs):
     spec = grouping.unit_spec(layer)
     kernel = to_numpy(getattr(layer, spec.kernel))
     units = grouping.num_units(kernel.shape, spec.layout)
+    if slicers.mixing_activation(layer):
+        return np.full(units, np.nan)  # a dead unit's softmax output still moves
     bias = _bias(layer, spec, units)
     before = np.where(status.dead, bias, np.nan)
     if spec.layout == grouping.DEPTHWISE and not spec.depthwise:

@@ -42,6 +42,11 @@ def _constrain(graph, node, channels, constants, tol):
     role = slicer.role(operation)
     if role == slicers.UNITS:
         _constrain_consumer(operation, inputs[0], outputs[0], channels, constants, tol)
+        activation = slicers.mixing_activation(operation)
+        if activation:
+            # Every unit's output depends on all the others: removing one changes the rest.
+            _pin_all(channels, outputs[0], f"'{operation.name}' has a {activation} activation, "
+                     "which mixes its units")
     elif role in (slicers.CHANNELWISE, slicers.MERGE):
         _link_elementwise(operation, inputs, outputs[0], channels)
     elif role == slicers.CONCATENATE:

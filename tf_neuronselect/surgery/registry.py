@@ -63,9 +63,12 @@ def get_slicer(operation):
     """The slicer of ``operation``, or None when its channel semantics are unknown."""
     slicer = _SLICERS.get(type(operation))
     if slicer is None and isinstance(operation, keras.layers.Layer):
+        if grouping.is_grouped_convolution(operation):
+            return _GROUPED_SLICER  # mixes channels within each group: copied unchanged
         if grouping.unit_spec(operation) is not None:
             return _UNIT_SLICER
     return slicer
 
 
 _UNIT_SLICER = UnitSlicer()
+_GROUPED_SLICER = slicers.PinnedSlicer()

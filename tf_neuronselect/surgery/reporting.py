@@ -20,6 +20,8 @@ def report(model, tol=0.0, sample_inputs=None):
             absolute output change it causes on them is reported.
     """
     graph = ModelGraph(model)
+    if sample_inputs is not None:
+        _check_sample_inputs(model, sample_inputs)
     plan = make_plan(graph, tol)
     layers = [_layer_report(p) for p in plan.layers.values() if p.units or p.params_before]
     change = None
@@ -35,6 +37,24 @@ def _layer_report(plan):
         kept=kept, params_before=plan.params_before, params_after=plan.params_after,
         macs_before=plan.macs_before, macs_after=plan.macs_after,
         reasons=dict(plan.reasons), notes=list(plan.notes))
+
+
+def _check_sample_inputs(model, inputs):
+    if isinstance(inputs, dict):
+        return  # matched by name by Keras itself; flattening would reorder the keys
+    arrays = keras.tree.flatten(inputs)
+    expected = [tuple(t.shape) for t in model.inputs]
+    received = [tuple(np.shape(a)) for a in arrays]
+    fits = len(arrays) == len(expected) and all(
+        len(got) == len(want) and all(w is None or w == g for w, g in zip(want, got))
+        for want, got in zip(expected, received))
+    if not fits:
+        raise ValueError(
+            f"report: expected `sample_inputs` shaped like the model inputs "
+            f"{expected if len(expected) > 1 else expected[0]}. Received: "
+            f"{received if len(received) != 1 else received[0]}. Pass a batch of real inputs "
+            "(batch axis first, one array per model input), e.g. sample_inputs=x_test[:32]."
+        )
 
 
 def _max_change(model, shrunk, inputs):

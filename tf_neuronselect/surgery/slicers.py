@@ -19,6 +19,16 @@ from tf_neuronselect.layers.gate import Gate
 from tf_neuronselect.layers.tri_state_relu import THRESHOLD
 from tf_neuronselect.selection.dead import to_numpy
 
+# Activations whose output for one channel depends on the other channels of the same position.
+MIXING_ACTIVATIONS = ("softmax", "log_softmax", "sparsemax", "glu")
+
+
+def mixing_activation(layer):
+    """The name of ``layer``'s activation if it mixes channels (softmax, ...), else None."""
+    name = getattr(getattr(layer, "activation", None), "__name__", "")
+    return name if name in MIXING_ACTIVATIONS else None
+
+
 UNITS = "units"
 CHANNELWISE = "channelwise"
 MERGE = "merge"
@@ -74,8 +84,7 @@ class Elementwise(Slicer):
     is computed by running the layer itself on the constant input (inference mode)."""
 
     def role(self, layer):
-        activation = getattr(layer, "activation", None)
-        if getattr(activation, "__name__", "") in ("softmax", "log_softmax"):
+        if mixing_activation(layer):
             return PINNED
         axis = getattr(layer, "axis", -1)
         if isinstance(layer, keras.layers.BatchNormalization) and axis not in (

@@ -8,8 +8,10 @@ import numpy as np
 
 from tf_neuronselect import grouping
 from tf_neuronselect.selection.dead import to_numpy
+from tf_neuronselect.surgery.slicers import PINNED
 from tf_neuronselect.surgery.slicers import UNITS
 from tf_neuronselect.surgery.slicers import Slicer
+from tf_neuronselect.surgery.slicers import mixing_activation
 
 
 class UnitSlicer(Slicer):
@@ -22,7 +24,8 @@ class UnitSlicer(Slicer):
     kind = UNITS
 
     def role(self, layer):
-        return UNITS
+        # GLU halves the channels: outputs are no longer one per unit, so leave the layer be.
+        return PINNED if mixing_activation(layer) == "glu" else UNITS
 
     def constant(self, layer, values, shapes):
         return np.full(self.num_units(layer), np.nan)  # the planner owns this rule

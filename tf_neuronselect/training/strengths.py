@@ -80,7 +80,7 @@ def _unit_layers(model, layers):
     if layers is not None:
         return [model.get_layer(n) if isinstance(n, str) else n for n in layers]
     return [layer for layer in model._flatten_layers(include_self=False)
-            if grouping.unit_spec(layer) is not None]
+            if not grouping.is_grouped_convolution(layer) and grouping.unit_spec(layer) is not None]
 
 
 def _cost(layer, rule):

@@ -38,6 +38,7 @@ def validate_choice(value, name, choices, owner):
     if value not in choices:
         listed = ", ".join(repr(c) for c in choices)
         raise ValueError(
-            f"{owner}: expected `{name}` to be one of {listed}. Received: {name}={value!r}."
+            f"{owner}: expected `{name}` to be one of {listed}. Received: {name}={value!r}. "
+            "Pass one of the listed values."
         )
     return value
