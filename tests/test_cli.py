@@ -102,11 +102,12 @@ def test_demo_on_digits_end_to_end(tmp_path):
     result = run("demo", "--dataset", "digits", "--epochs", "3", "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
     for name in ("units_over_time.png", "widths_before_after.png", "demo.json",
-                 "compact/manifest.json", "compact/model_float32.tflite",
+                 "compact/manifest.json", "compact/model_float32.tflite", "compact/model_int8.tflite",
                  "original/model_float32.tflite"):
         assert (out / name).is_file(), name
     summary = json.loads((out / "demo.json").read_text())
     assert summary["max_abs_output_diff"] <= 1e-4
     assert "parameters" in result.stdout and "TFLite bytes" in result.stdout
+    assert "accuracy tflite_int8" in result.stdout
     again = run("demo", "--dataset", "digits", "--epochs", "1", "--out", out)
     assert again.returncode == 1 and "pass --overwrite" in again.stderr
