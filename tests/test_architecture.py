@@ -42,7 +42,12 @@ def _imported(tree):
             yield node.module
 
 
-@pytest.mark.parametrize("path, top, tree", list(_modules()), ids=lambda v: str(v)[-40:])
+MODULES = list(_modules())
+# Stable ids (pytest-xdist workers must collect the same names): the path inside the package.
+IDS = [str(path.relative_to(PACKAGE)) for path, _, _ in MODULES]
+
+
+@pytest.mark.parametrize("path, top, tree", MODULES, ids=IDS)
 def test_only_export_and_cli_import_tensorflow(path, top, tree):
     uses_tf = [m for m in _imported(tree) if m == "tensorflow" or m.startswith("tensorflow.")]
     uses_legacy = [m for m in _imported(tree) if m.startswith(("tf_keras", "tensorflow_model_opt"))]
@@ -51,7 +56,7 @@ def test_only_export_and_cli_import_tensorflow(path, top, tree):
         assert not uses_tf, f"{path} imports {uses_tf}; use keras.ops (only export/cli may use TF)"
 
 
-@pytest.mark.parametrize("path, top, tree", list(_modules()), ids=lambda v: str(v)[-40:])
+@pytest.mark.parametrize("path, top, tree", MODULES, ids=IDS)
 def test_imports_flow_one_way(path, top, tree):
     own = _rank(top)
     if own is None or top == "__init__":
