@@ -108,6 +108,6 @@ def test_demo_on_digits_end_to_end(tmp_path):
     summary = json.loads((out / "demo.json").read_text())
     assert summary["max_abs_output_diff"] <= 1e-4
     assert "parameters" in result.stdout and "TFLite bytes" in result.stdout
-    assert "accuracy tflite_int8" in result.stdout
+    assert "accuracy* tflite_int8" in result.stdout
     again = run("demo", "--dataset", "digits", "--epochs", "1", "--out", out)
     assert again.returncode == 1 and "pass --overwrite" in again.stderr
