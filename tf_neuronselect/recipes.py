@@ -2,7 +2,9 @@
 
 ``build(arch, method, input_shape, num_classes, strength)`` returns an uncompiled Keras model
 whose hidden layers carry the method's penalty or gates, and ``optimizer_for(method)`` the
-optimizer that method is trained with.
+optimizer that method is trained with. ``layer_scale`` multiplies the strength per layer (e.g.
+``LAYER_SCALE[arch]``: weaker on early layers, stronger later) and ``widths`` overrides the
+hidden widths, which ``uniform`` uses for the naive width-reduction baseline.
 """
 
 import keras
@@ -18,16 +20,28 @@ from tf_neuronselect.utils.validation import validate_choice
 from tf_neuronselect.utils.validation import validate_non_negative_float
 
 METHODS = ("group-lasso", "sparse-group-lasso", "li-lo", "gate", "tri-state", "dense")
+# Benchmark-only baselines that ``build`` and ``optimizer_for`` also accept (not demo choices).
+BASELINES = ("l2-dropout",)
 ARCHITECTURES = ("lenet5", "mlp")
 # Strengths that shrink LeNet-5 / LeNet-300-100 on MNIST a lot at about dense accuracy.
 DEFAULT_STRENGTH = {
     "group-lasso": 1e-3, "sparse-group-lasso": 1e-3, "li-lo": 1e-3, "gate": 1e-3,
-    "tri-state": 1e-5, "dense": 0.0,
+    "tri-state": 1e-5, "dense": 0.0, "l2-dropout": 1e-4,
 }
+# Per-layer multipliers of the strength (Alvarez & Salzmann's advice: small for early layers,
+# larger for later ones). Layers not listed use 1.0.
+LAYER_SCALE = {
+    "lenet5": {"conv1": 0.5, "conv2": 1.0, "fc1": 1.0},
+    "mlp": {"fc1": 0.5, "fc2": 1.0},
+}
+WIDTHS = {"lenet5": (20, 50, 500), "mlp": (300, 100)}
+DROPOUT = 0.5
 L = keras.layers
 
 
 def _penalty(method, strength):
+    if method == "l2-dropout":
+        return keras.regularizers.L2(strength)
     if method == "group-lasso":
         return GroupLasso(strength)
     if method == "sparse-group-lasso":
@@ -37,8 +51,10 @@ def _penalty(method, strength):
     return None
 
 
-def _hidden(layer_factory, method, strength, activation="relu"):
+def _hidden(layer_factory, method, strength, activation="relu", scale=None, name=None):
     """Applies one hidden layer the way ``method`` wants it (penalty, gate or tri-state)."""
+    strength = strength * (scale or {}).get(name, 1.0)
+
     def apply(x):
         if method == "tri-state":
             x = layer_factory(activation=None)(x)
@@ -48,40 +64,68 @@ def _hidden(layer_factory, method, strength, activation="relu"):
     return apply
 
 
-def lenet5(input_shape, num_classes, method, strength):
+def _dropout(method, x):
+    return L.Dropout(DROPOUT)(x) if method == "l2-dropout" else x
+
+
+def lenet5(input_shape, num_classes, method, strength, layer_scale=None, widths=None):
     """LeNet-5-Caffe: conv 20 5x5, pool, conv 50 5x5, pool, dense 500, dense classes."""
+    c1, c2, d1 = widths or WIDTHS["lenet5"]
+    kw = {"scale": layer_scale}
     inputs = keras.Input(input_shape)
-    x = _hidden(lambda **kw: L.Conv2D(20, 5, name="conv1", **kw), method, strength)(inputs)
+    x = _hidden(lambda **a: L.Conv2D(c1, 5, name="conv1", **a), method, strength, name="conv1",
+                **kw)(inputs)
     x = L.MaxPooling2D(2, name="pool1")(x)
-    x = _hidden(lambda **kw: L.Conv2D(50, 5, name="conv2", **kw), method, strength)(x)
+    x = _hidden(lambda **a: L.Conv2D(c2, 5, name="conv2", **a), method, strength, name="conv2",
+                **kw)(x)
     x = L.MaxPooling2D(2, name="pool2")(x)
     x = L.Flatten(name="flatten")(x)
-    x = _hidden(lambda **kw: L.Dense(500, name="fc1", **kw), method, strength)(x)
+    x = _hidden(lambda **a: L.Dense(d1, name="fc1", **a), method, strength, name="fc1", **kw)(x)
+    x = _dropout(method, x)
     return keras.Model(inputs, L.Dense(num_classes, name="logits")(x), name=f"lenet5_{method}")
 
 
-def mlp(input_shape, num_classes, method, strength):
+def mlp(input_shape, num_classes, method, strength, layer_scale=None, widths=None):
     """LeNet-300-100: dense 300, dense 100, dense classes on flattened inputs."""
+    h1, h2 = widths or WIDTHS["mlp"]
+    kw = {"scale": layer_scale}
     inputs = keras.Input(input_shape)
     x = L.Flatten(name="flatten")(inputs)
-    x = _hidden(lambda **kw: L.Dense(300, name="fc1", **kw), method, strength)(x)
-    x = _hidden(lambda **kw: L.Dense(100, name="fc2", **kw), method, strength)(x)
+    x = _hidden(lambda **a: L.Dense(h1, name="fc1", **a), method, strength, name="fc1", **kw)(x)
+    x = _dropout(method, x)
+    x = _hidden(lambda **a: L.Dense(h2, name="fc2", **a), method, strength, name="fc2", **kw)(x)
+    x = _dropout(method, x)
     return keras.Model(inputs, L.Dense(num_classes, name="logits")(x), name=f"mlp_{method}")
 
 
-def build(arch, method, input_shape, num_classes, strength=None):
-    """The ``arch`` network (``"lenet5"`` or ``"mlp"``) set up for ``method``."""
+def build(arch, method, input_shape, num_classes, strength=None, layer_scale=None, widths=None):
+    """The ``arch`` network (``"lenet5"`` or ``"mlp"``) set up for ``method``.
+
+    ``layer_scale``: optional ``{layer name: multiplier}`` of ``strength`` (see ``LAYER_SCALE``);
+    ``widths``: optional hidden widths (``(conv1, conv2, fc1)`` or ``(fc1, fc2)``).
+    """
     validate_choice(arch, "arch", ARCHITECTURES, "recipes.build")
-    validate_choice(method, "method", METHODS, "recipes.build")
+    validate_choice(method, "method", METHODS + BASELINES, "recipes.build")
     strength = DEFAULT_STRENGTH[method] if strength is None else strength
     strength = validate_non_negative_float(strength, "strength", "recipes.build")
     factory = lenet5 if arch == "lenet5" else mlp
-    return factory(tuple(input_shape), int(num_classes), method, strength)
+    return factory(tuple(input_shape), int(num_classes), method, strength,
+                   layer_scale=layer_scale, widths=widths)
+
+
+def uniform(arch, factor, input_shape, num_classes):
+    """The naive baseline: the dense ``arch`` with every hidden width multiplied by ``factor``."""
+    validate_choice(arch, "arch", ARCHITECTURES, "recipes.uniform")
+    widths = tuple(max(1, int(round(w * factor))) for w in WIDTHS[arch])
+    return build(arch, "dense", input_shape, num_classes, widths=widths)
 
 
 def optimizer_for(method, learning_rate=0.05):
-    """Proximal SGD with momentum for the penalty and gate methods; Adam for tri-state."""
-    validate_choice(method, "method", METHODS, "recipes.optimizer_for")
+    """Proximal SGD with momentum for the penalty and gate methods (plain SGD for the dense and
+    L2 + dropout baselines, which have no proximal penalty); Adam for tri-state."""
+    validate_choice(method, "method", METHODS + BASELINES, "recipes.optimizer_for")
     if method == "tri-state":
         return ProximalAdam(learning_rate / 50)
+    if method in ("dense", "l2-dropout"):
+        return keras.optimizers.SGD(learning_rate, momentum=0.9)
     return ProximalSGD(learning_rate, momentum=0.9)

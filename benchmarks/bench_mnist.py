@@ -1,0 +1,428 @@
+"""MNIST: every neuron-selection method on LeNet-5-Caffe and LeNet-300-100, end to end.
+
+Per run: train with the method's penalty (cosine learning rate), ``ns.shrink``, fine-tune the
+compact model briefly without any penalty, export float32 TFLite and time it against the dense
+model's TFLite with ``ns.benchmark`` (batch 1 and 64, one thread). Baselines: the dense network,
+L2 + dropout, and a "uniform" dense network whose every hidden width is scaled by one factor to
+the parameter count of the best selection result, trained from scratch.
+
+Writes results/mnist.json (after every run, so partial results survive), results/mnist.md and
+results/mnist_pareto.png (test error vs parameters, all methods).
+
+    python benchmarks/bench_mnist.py [--quick] [--arch lenet5 mlp] [--methods gate li-lo ...]
+        [--strengths 1e-3 2e-3] [--epochs 12] [--finetune-epochs 3] [--name mnist]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+
+import _common
+import report
+from _common import write_result
+
+RESULTS = _common.RESULTS = report.results_dir()
+
+SEED = 0
+BATCH = 128
+LEARNING_RATE = 0.05  # cosine-decayed to 1% of it
+FINETUNE_LR = 0.003
+# Strength sweeps per architecture and method (first value: the per-layer schedule's anchor).
+SWEEPS = {
+    "lenet5": {
+        "group-lasso": (1.5e-3, 2.5e-3, 4e-3),
+        "sparse-group-lasso": (1.5e-3, 2.5e-3, 4e-3),
+        "li-lo": (5e-3, 1e-2, 2e-2),
+        "gate": (2e-3, 4e-3, 8e-3),
+        "tri-state": (1e-6, 1e-5),
+    },
+    "mlp": {
+        "group-lasso": (5e-4, 1e-3, 2e-3),
+        "sparse-group-lasso": (5e-4, 1e-3, 2e-3),
+        "li-lo": (2.5e-3, 5e-3, 1e-2),
+        "gate": (1e-3, 2e-3, 4e-3),
+        "tri-state": (1e-6, 1e-5),
+    },
+}
+# Per-layer schedule vs one global strength (middle strength of the sweep) for these methods.
+GLOBAL_COMPARISON = ("group-lasso", "gate")
+SELECTION_METHODS = ("group-lasso", "sparse-group-lasso", "li-lo", "gate", "tri-state")
+ALL_METHODS = ("dense", "l2-dropout") + SELECTION_METHODS + ("uniform",)
+EPOCHS = {"lenet5": 10, "mlp": 15}
+ARCH_LABEL = {"lenet5": "LeNet-5-Caffe", "mlp": "LeNet-300-100"}
+# Issue targets: (max test error %, min parameter compression, stretch error %, stretch ratio).
+TARGETS = {
+    "lenet5": {"error_pct": 1.0, "compression": 50, "stretch_compression": 100,
+               "latency_speedup_batch1": 4.0},
+    "mlp": {"error_pct": 1.8, "compression": 10, "stretch_error_pct": 1.6,
+            "stretch_compression": 25},
+}
+ANCHORS = {
+    "lenet5": [{"method": "BC-GNJ (Louizos 2017)", "units": "8-13-88-13", "error_pct": 1.0,
+                "compression": 108},
+               {"method": "L0-sep (Louizos 2018)", "units": "9-18-65-25", "error_pct": 1.0}],
+    "mlp": [{"method": "VIBNet (Dai 2018)", "units": "97-71-33", "error_pct": 1.6},
+            {"method": "DropNeuron (Pan 2016)", "units": "542-83-61", "error_pct": 1.83,
+             "compression": 10.1}],
+}
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def error_pct(model, x, y):
+    import numpy as np
+
+    logits = model.predict(x, batch_size=1000, verbose=0)
+    return round(100.0 * float(np.mean(np.argmax(logits, axis=-1) != y)), 3)
+
+
+class _EpochLine:
+    """Plain one-line-per-epoch progress with alive units (a keras.callbacks.Callback)."""
+
+    def __new__(cls, label, epochs, tracker=None):
+        import keras
+
+        class Line(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                units = ""
+                if tracker is not None and tracker.history:
+                    units = " units " + "-".join(str(v) for v in tracker.history[-1][1].values())
+                log(f"  {label} epoch {epoch + 1}/{epochs} loss {logs.get('loss', 0):.4f} "
+                    f"acc {logs.get('accuracy', 0):.4f}{units} "
+                    f"({time.perf_counter() - self.start:.1f}s)")
+
+        return Line()
+
+
+def compile_model(model, method, epochs, steps_per_epoch, finetune=False):
+    import keras
+
+    from tf_neuronselect import recipes
+
+    steps = max(1, epochs * steps_per_epoch)
+    if finetune:
+        schedule = keras.optimizers.schedules.CosineDecay(FINETUNE_LR, steps, alpha=0.01)
+        optimizer = keras.optimizers.SGD(schedule, momentum=0.9)
+    elif method == "tri-state":
+        optimizer = recipes.optimizer_for(method, LEARNING_RATE)  # ProximalAdam(1e-3)
+    else:
+        schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps, alpha=0.01)
+        optimizer = recipes.optimizer_for(method, schedule)
+    model.compile(optimizer, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+
+
+def without_penalties(model):
+    """A copy of ``model`` whose layers carry no regularizers (for penalty-free fine-tuning)."""
+    import keras
+
+    def clone(layer):
+        config = layer.get_config()
+        for key in list(config):
+            if key.endswith("_regularizer"):
+                config[key] = None
+        for key in ("l1", "binarize", "complexity", "linearity"):
+            if key in config and isinstance(config[key], float):
+                config[key] = 0.0
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def units_string(arch, model):
+    """Anchor-style widths: lenet5 conv1-conv2-fc1 inputs-fc1; mlp inputs-fc1-fc2."""
+    if arch == "lenet5":
+        fc1 = model.get_layer("fc1").kernel.shape
+        return (f"{model.get_layer('conv1').kernel.shape[-1]}-"
+                f"{model.get_layer('conv2').kernel.shape[-1]}-{fc1[0]}-{fc1[1]}")
+    fc1, fc2 = model.get_layer("fc1").kernel.shape, model.get_layer("fc2").kernel.shape
+    return f"{fc1[0]}-{fc1[1]}-{fc2[1]}"
+
+
+def export_tflite(model, directory):
+    import tf_neuronselect as ns
+
+    if os.path.exists(directory):
+        shutil.rmtree(directory)
+    ns.export(model, directory, formats=("tflite",))
+    return os.path.join(directory, "model_float32.tflite")
+
+
+def latency(dense_tflite, tflite, quick=False):
+    """Dense vs compact float32 TFLite latency at batch 1 and 64 (LiteRT, one thread).
+
+    Batch 1 calls take ~0.1 ms, so they are timed with many more iterations per round than
+    batch 64 calls; rounds interleave the two models to spread the shared machine's noise."""
+    import tf_neuronselect as ns
+
+    out = {}
+    for batch, rounds, iterations in ((1, 9, 400), (64, 7, 20)):
+        if quick:
+            rounds, iterations = 3, 10
+        result = ns.benchmark(dense_tflite, tflite, batch_sizes=(batch,), threads=(1,),
+                              rounds=rounds, iterations=iterations)
+        for row in result:
+            if row.get("runtime", "litert") == "litert":
+                out[f"batch{batch}"] = {"dense_ms": round(row["original_ms"], 4),
+                                        "compact_ms": round(row["compact_ms"], 4),
+                                        "ratio": round(row["ratio"], 4),
+                                        "speedup": round(1 / row["ratio"], 3),
+                                        "rounds": rounds, "iterations": iterations}
+    return out
+
+
+def run_one(arch, method, strength, data, settings, schedule="per-layer", widths=None,
+            dense_ref=None):
+    """Trains, shrinks, fine-tunes, exports and times one configuration; returns its row."""
+    import keras
+    import numpy as np
+
+    import tf_neuronselect as ns
+    from tf_neuronselect import recipes
+    from tf_neuronselect.callbacks import NeuronHistory
+
+    keras.utils.set_random_seed(settings["seed"])
+    layer_scale = recipes.LAYER_SCALE[arch] if schedule == "per-layer" else None
+    build_method = "dense" if method == "uniform" else method
+    model = recipes.build(arch, build_method, data.input_shape, data.num_classes,
+                          strength if method in SELECTION_METHODS + ("l2-dropout",) else 0.0,
+                          layer_scale=layer_scale if method in SELECTION_METHODS else None,
+                          widths=widths)
+    epochs = settings["epochs"][arch]
+    if method == "dense" and settings.get("dense_epochs"):
+        epochs = settings["dense_epochs"]
+    steps = int(np.ceil(len(data.x_train) / BATCH))
+    compile_model(model, build_method, epochs, steps)
+    tracker = NeuronHistory()
+    label = f"{arch}/{method}" + (f" s={strength:g} {schedule}" if method in SELECTION_METHODS
+                                  else "")
+    start = time.perf_counter()
+    model.fit(data.x_train, data.y_train, batch_size=BATCH, epochs=epochs, verbose=0,
+              callbacks=[tracker, _EpochLine(label, epochs, tracker)])
+    train_seconds = time.perf_counter() - start
+    error_trained = error_pct(model, data.x_test, data.y_test)
+
+    start = time.perf_counter()
+    compact = ns.shrink(model) if method in SELECTION_METHODS else model
+    shrink_seconds = time.perf_counter() - start
+    error_shrunk = error_pct(compact, data.x_test, data.y_test)
+    # Inputs of fc1 (flattened features / pixels) whose outgoing weights are all zero: ns.shrink
+    # keeps them (it does not gather model inputs), so they are reported, not removed.
+    fc1_kernel = compact.get_layer("fc1").kernel.numpy()
+    fc1_rows_used = int((np.abs(fc1_kernel).sum(axis=1) > 0).sum())
+    report = ns.report(model).to_dict() if method in SELECTION_METHODS else None
+
+    final = compact
+    finetune_seconds = 0.0
+    error_finetuned = None
+    ft_epochs = settings["finetune_epochs"]
+    if method in SELECTION_METHODS and ft_epochs:
+        final = without_penalties(compact)
+        compile_model(final, method, ft_epochs, steps, finetune=True)
+        start = time.perf_counter()
+        final.fit(data.x_train, data.y_train, batch_size=BATCH, epochs=ft_epochs, verbose=0,
+                  callbacks=[_EpochLine(label + " fine-tune", ft_epochs)])
+        finetune_seconds = time.perf_counter() - start
+        error_finetuned = error_pct(final, data.x_test, data.y_test)
+
+    work = RESULTS / "_work" / settings["name"]
+    tag = f"{arch}_{method}_{strength:g}_{schedule}".replace("/", "_")
+    tflite = export_tflite(final, str(work / tag))
+    params = final.count_params()
+    row = {
+        "arch": arch, "method": method, "strength": strength if method != "uniform" else None,
+        "schedule": schedule if method in SELECTION_METHODS else None,
+        "layer_scale": layer_scale if method in SELECTION_METHODS else None,
+        "widths": list(widths) if widths else None,
+        "epochs": epochs, "finetune_epochs": ft_epochs if method in SELECTION_METHODS else 0,
+        "error_pct": {"trained": error_trained, "shrunk": error_shrunk,
+                      "finetuned": error_finetuned},
+        "final_error_pct": error_finetuned if error_finetuned is not None else error_shrunk,
+        "units": units_string(arch, final),
+        "params": params, "macs": ns.count_macs(final),
+        "params_trained_model": model.count_params(),
+        "fc1_inputs_nonzero": fc1_rows_used,
+        "params_if_unused_fc1_inputs_dropped": params - (fc1_kernel.shape[0] - fc1_rows_used)
+        * fc1_kernel.shape[1],
+        "tflite_bytes": os.path.getsize(tflite),
+        "train_seconds": round(train_seconds, 1), "shrink_seconds": round(shrink_seconds, 2),
+        "finetune_seconds": round(finetune_seconds, 1),
+        "units_history": {"steps": tracker.per_layer()[0], "layers": tracker.per_layer()[1]},
+        "shrink_report_totals": report["totals"] if report else None,
+        "shrink_report_notes": {r["name"]: r["notes"] for r in report["layers"] if r["notes"]}
+        if report else None,
+    }
+    if dense_ref is None:  # this is the dense reference itself
+        row["tflite_path"] = tflite
+        model.save_weights(str(work / f"{arch}_dense.weights.h5"))  # for bench_tfmot.py
+        row["latency"] = None
+    else:
+        row["compression"] = round(dense_ref["params"] / params, 2)
+        row["macs_reduction"] = round(dense_ref["macs"] / row["macs"], 2)
+        row["latency"] = latency(dense_ref["tflite_path"], tflite, settings["quick"])
+        shutil.rmtree(work / tag, ignore_errors=True)  # keep only the dense reference files
+    log(f"  {label}: error {error_trained} -> shrunk {error_shrunk} -> fine-tuned "
+        f"{error_finetuned}; units {row['units']}; params {params:,}"
+        + (f" ({row['compression']}x)" if dense_ref else "")
+        + (f"; latency speedup b1 {row['latency']['batch1']['speedup']}x "
+           f"b64 {row['latency']['batch64']['speedup']}x" if row.get("latency") else ""))
+    return row
+
+
+def best_selection(rows, arch):
+    """Fewest parameters among selection runs meeting the error target, else the lowest error."""
+    candidates = [r for r in rows if r["arch"] == arch and r["method"] in SELECTION_METHODS]
+    if not candidates:
+        return None
+    ok = [r for r in candidates if r["final_error_pct"] <= TARGETS[arch]["error_pct"]]
+    if ok:
+        return min(ok, key=lambda r: r["params"])
+    return min(candidates, key=lambda r: r["final_error_pct"])
+
+
+def uniform_factor(arch, target_params, data):
+    """Width factor whose uniformly scaled dense network has about ``target_params``."""
+    from tf_neuronselect import recipes
+
+    low, high = 0.005, 1.0
+    for _ in range(30):
+        mid = (low + high) / 2
+        params = recipes.uniform(arch, mid, data.input_shape, data.num_classes).count_params()
+        low, high = (mid, high) if params < target_params else (low, mid)
+    return (low + high) / 2
+
+
+def load_data(quick):
+    import numpy as np
+
+    from tf_neuronselect import datasets
+
+    data = datasets.load("mnist", path=os.environ.get("NEURONSELECT_DATA")
+                         or "/work/shared/data/mnist.npz")
+    if quick:
+        rng = np.random.default_rng(SEED)
+        train = rng.permutation(len(data.x_train))[:3000]
+        test = rng.permutation(len(data.x_test))[:1000]
+        data.x_train, data.y_train = data.x_train[train], data.y_train[train]
+        data.x_test, data.y_test = data.x_test[test], data.y_test[test]
+    return data
+
+
+def settings_for(args):
+    return {
+        "name": args.name, "seed": SEED, "quick": args.quick, "batch_size": BATCH,
+        "learning_rate": f"cosine {LEARNING_RATE} -> {LEARNING_RATE * 0.01} (ProximalSGD/SGD, "
+                         "momentum 0.9); tri-state: ProximalAdam 1e-3",
+        "finetune": f"SGD momentum 0.9, cosine {FINETUNE_LR}, no penalty",
+        "epochs": {arch: (1 if args.quick else (args.epochs or EPOCHS[arch]))
+                   for arch in ("lenet5", "mlp")},
+        "finetune_epochs": 1 if args.quick else args.finetune_epochs,
+        "dense_epochs": args.dense_epochs,
+        "latency": "ns.benchmark float32 TFLite, LiteRT, 1 thread, interleaved medians "
+                   "(batch 1: 9 rounds x 400 calls; batch 64: 7 rounds x 20 calls)",
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="3k/1k MNIST subset, 1 epoch, one strength: a smoke test")
+    parser.add_argument("--arch", nargs="+", default=["lenet5", "mlp"], choices=["lenet5", "mlp"])
+    parser.add_argument("--methods", nargs="+", default=list(ALL_METHODS), choices=ALL_METHODS)
+    parser.add_argument("--strengths", nargs="+", type=float, default=None,
+                        help="override every method's strength sweep")
+    parser.add_argument("--runs", nargs="+", default=None, metavar="METHOD:STRENGTH",
+                        help="run exactly these selection configurations (plus dense), e.g. "
+                             "gate:8e-3 li-lo:2e-2")
+    parser.add_argument("--dense-epochs", type=int, default=None,
+                        help="train the dense reference for this many epochs (tuning only)")
+    parser.add_argument("--no-global", action="store_true",
+                        help="skip the one-global-strength comparison runs")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--finetune-epochs", type=int, default=4)
+    parser.add_argument("--name", default="mnist", help="results file stem")
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    settings = settings_for(args)
+    data = load_data(args.quick)
+    log(f"MNIST {len(data.x_train)} train / {len(data.x_test)} test; settings "
+        f"{json.dumps({k: settings[k] for k in ('epochs', 'finetune_epochs', 'quick')})}")
+    payload = {"settings": settings, "targets": TARGETS, "anchors": ANCHORS, "runs": [],
+               "sweeps": SWEEPS, "data_source": data.source}
+    start_all = time.perf_counter()
+    plan = []
+    for arch in args.arch:
+        for method in args.methods:
+            if method in SELECTION_METHODS:
+                sweep = args.strengths or SWEEPS[arch][method]
+                if args.quick:
+                    sweep = sweep[:1]
+                for strength in sweep:
+                    plan.append((arch, method, strength, "per-layer"))
+                if not args.no_global and not args.quick and method in GLOBAL_COMPARISON:
+                    plan.append((arch, method, sweep[len(sweep) // 2], "global"))
+            elif method in ("dense", "l2-dropout"):
+                plan.append((arch, method, 1e-4 if method == "l2-dropout" else 0.0, None))
+            else:
+                plan.append((arch, method, 0.0, None))
+    if args.runs:
+        plan = [(arch, "dense", 0.0, None) for arch in args.arch]
+        plan += [(arch, run.split(":")[0], float(run.split(":")[1]), "per-layer")
+                 for arch in args.arch for run in args.runs]
+    # The dense reference goes first per architecture: everything is compared to its TFLite.
+    for arch in args.arch:
+        if ("dense" not in args.methods) and any(p[0] == arch for p in plan):
+            plan.insert(0, (arch, "dense", 0.0, None))
+    plan.sort(key=lambda p: (args.arch.index(p[0]), p[1] != "dense", p[1] == "uniform"))
+    dense_refs = {}
+    for index, (arch, method, strength, schedule) in enumerate(plan, 1):
+        log(f"[{index}/{len(plan)}] {ARCH_LABEL[arch]} / {method}"
+            + (f" strength {strength:g} ({schedule})" if schedule else ""))
+        widths = None
+        if method == "uniform":
+            best = best_selection(payload["runs"], arch)
+            if best is None:
+                log("  no selection run to match; skipping the uniform baseline")
+                continue
+            factor = uniform_factor(arch, best["params"], data)
+            from tf_neuronselect import recipes
+            widths = tuple(max(1, int(round(w * factor))) for w in recipes.WIDTHS[arch])
+            log(f"  matching {best['method']} s={best['strength']:g} ({best['params']:,} params):"
+                f" width factor {factor:.4f} -> widths {widths}")
+        row = run_one(arch, method, strength, data, settings,
+                      schedule=schedule or "per-layer", widths=widths,
+                      dense_ref=dense_refs.get(arch))
+        if method == "uniform":
+            row["matched_to"] = {"method": best["method"], "strength": best["strength"],
+                                 "params": best["params"]}
+        if method == "dense":
+            dense_refs[arch] = row
+            row["compression"] = 1.0
+            row["macs_reduction"] = 1.0
+        payload["runs"].append(row)
+        payload["seconds_total"] = round(time.perf_counter() - start_all, 1)
+        write_outputs(args.name, payload)
+    log(f"done in {time.perf_counter() - start_all:.0f}s; wrote {RESULTS / (args.name + '.json')}")
+
+
+def write_outputs(name, payload):
+
+    write_result(name, payload)
+    report.write_mnist_markdown(name, payload)
+    report.pareto_plot(payload, RESULTS / f"{name}_pareto.png")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    main()

@@ -1,0 +1,330 @@
+"""Turns benchmarks/results/*.json into markdown tables and benchmarks/results/RESULTS.md.
+
+    python benchmarks/report.py
+
+Each benchmark script also calls the helpers here to write its own ``<name>.md`` (and PNG)
+next to its JSON; this script gathers whatever JSON files exist into one RESULTS.md.
+"""
+
+import json
+import os
+import pathlib
+import sys
+
+RESULTS_ENV = "NEURONSELECT_BENCH_RESULTS"
+
+
+def results_dir():
+    """benchmarks/results, or the directory in $NEURONSELECT_BENCH_RESULTS (run_all --quick
+    points it at results/quick so a smoke run never overwrites the full results)."""
+    default = pathlib.Path(__file__).resolve().parent / "results"
+    return pathlib.Path(os.environ.get(RESULTS_ENV) or default).resolve()
+
+
+RESULTS = results_dir()
+ARCH_LABEL = {"lenet5": "LeNet-5-Caffe", "mlp": "LeNet-300-100"}
+METHOD_ORDER = ("dense", "l2-dropout", "uniform", "tfmot", "group-lasso", "sparse-group-lasso",
+                "li-lo", "gate", "tri-state")
+
+
+def atomic_write_text(path, text):
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return path
+
+
+def atomic_savefig(figure, path):
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.png")
+    figure.savefig(tmp, dpi=110, bbox_inches="tight")
+    tmp.replace(path)
+    return path
+
+
+def _fmt(value, spec="{:,}"):
+    if value is None:
+        return "-"
+    return spec.format(value)
+
+
+def _speedup(row, batch):
+    latency = row.get("latency") or {}
+    entry = latency.get(f"batch{batch}")
+    return "1.00x" if row.get("method") == "dense" else (
+        f"{entry['speedup']:.2f}x" if entry else "-")
+
+
+def _method_label(row):
+    method = row["method"]
+    if row.get("strength") and method not in ("dense", "uniform"):
+        method += f" {row['strength']:g}"
+    if row.get("schedule") == "global":
+        method += " (global)"
+    if method.startswith("uniform") and row.get("widths"):
+        method += " " + "-".join(map(str, row["widths"]))
+    return method
+
+
+def mnist_table(payload, arch):
+    rows = [r for r in payload["runs"] if r["arch"] == arch]
+    rows.sort(key=lambda r: (METHOD_ORDER.index(r["method"]) if r["method"] in METHOD_ORDER
+                             else 99, r.get("schedule") == "global", r.get("strength") or 0))
+    header = ("| method (strength) | error % trained | shrunk | fine-tuned | units | "
+              "fc1 inputs nonzero | params | compression | MACs | TFLite bytes | speedup b1 | "
+              "speedup b64 | train s |")
+    lines = [header, "|" + "|".join(["---"] * (header.count("|") - 1)) + "|"]
+    for r in rows:
+        err = r["error_pct"]
+        lines.append(
+            f"| {_method_label(r)} | {_fmt(err['trained'], '{:.2f}')} | "
+            f"{_fmt(err['shrunk'], '{:.2f}')} | {_fmt(err['finetuned'], '{:.2f}')} | "
+            f"{r['units']} | {_fmt(r.get('fc1_inputs_nonzero'))} | {r['params']:,} | "
+            f"{_fmt(r.get('compression'), '{:.1f}x')} | "
+            f"{r['macs']:,} | {r['tflite_bytes']:,} | {_speedup(r, 1)} | {_speedup(r, 64)} | "
+            f"{r['train_seconds'] + r.get('finetune_seconds', 0):.0f} |")
+    return "\n".join(lines)
+
+
+def targets_text(payload, arch):
+    """Whether the issue's targets were met, from the best selection run of ``arch``."""
+    target = payload["targets"][arch]
+    rows = [r for r in payload["runs"] if r["arch"] == arch and r.get("schedule")]
+    if not rows:
+        return "no selection runs yet"
+    ok = [r for r in rows if r["final_error_pct"] <= target["error_pct"]]
+    lines = []
+    if ok:
+        best = max(ok, key=lambda r: r.get("compression", 0))
+        b1 = (best.get("latency") or {}).get("batch1", {}).get("speedup")
+        lines.append(
+            f"best run at <= {target['error_pct']}% error: {_method_label(best)}, "
+            f"{best['final_error_pct']:.2f}% error, units {best['units']}, "
+            f"{best['compression']:.1f}x fewer parameters, batch-1 latency speedup "
+            f"{_fmt(b1, '{:.2f}x')}")
+        lines.append(f"- error <= {target['error_pct']}% with >= {target['compression']}x fewer "
+                     f"parameters: {'MET' if best['compression'] >= target['compression'] else 'MISSED'}")
+        lines.append(f"- stretch >= {target['stretch_compression']}x: "
+                     f"{'MET' if best['compression'] >= target['stretch_compression'] else 'MISSED'}")
+        if "latency_speedup_batch1" in target:
+            met = b1 is not None and b1 >= target["latency_speedup_batch1"]
+            lines.append(f"- >= {target['latency_speedup_batch1']}x lower TFLite latency at "
+                         f"batch 1 (same run): {'MET' if met else 'MISSED'}")
+            fast = [r for r in ok if (r.get("latency") or {}).get("batch1")]
+            if fast:
+                top = max(fast, key=lambda r: r["latency"]["batch1"]["speedup"])
+                lines.append(f"  (fastest run under the error target: {_method_label(top)}, "
+                             f"{top['latency']['batch1']['speedup']:.2f}x at batch 1)")
+        if "stretch_error_pct" in target:
+            stretch = [r for r in rows if r["final_error_pct"] <= target["stretch_error_pct"]
+                       and r.get("compression", 0) >= target["stretch_compression"]]
+            lines.append(f"- stretch <= {target['stretch_error_pct']}% at >= "
+                         f"{target['stretch_compression']}x: {'MET' if stretch else 'MISSED'}")
+    else:
+        best = min(rows, key=lambda r: r["final_error_pct"])
+        lines.append(f"no selection run reached {target['error_pct']}% error (best "
+                     f"{best['final_error_pct']:.2f}% by {_method_label(best)}, "
+                     f"{best.get('compression', 0):.1f}x): targets MISSED")
+    return "\n".join(lines)
+
+
+def mnist_markdown(payload):
+    settings = payload["settings"]
+    parts = [f"## MNIST ({'quick smoke run' if settings.get('quick') else 'full'})", "",
+             f"Settings: seed {settings['seed']}, batch {settings['batch_size']}, epochs "
+             f"{settings['epochs']}, fine-tune epochs {settings['finetune_epochs']}; "
+             f"training: {settings['learning_rate']}; fine-tune: {settings['finetune']}; "
+             f"latency: {settings['latency']}. Units: LeNet-5 conv1-conv2-fc1 inputs-fc1, "
+             "LeNet-300-100 inputs-fc1-fc2 (the model's real widths after ns.shrink). "
+             "'fc1 inputs nonzero': fc1 input features (LeNet-5 flattened conv2 features, "
+             "LeNet-300-100 pixels) with any non-zero outgoing weight after training; ns.shrink "
+             "removes fc1 inputs only together with whole conv2 channels and never drops model "
+             "input pixels, so the rest stay in the model and in the parameter count "
+             "(`params_if_unused_fc1_inputs_dropped` in mnist.json says what dropping them would "
+             "give). Speedup = dense TFLite latency / compact TFLite "
+             f"latency. Total wall time so far: {payload.get('seconds_total', 0) / 60:.1f} min.",
+             ""]
+    for arch in ("lenet5", "mlp"):
+        if not any(r["arch"] == arch for r in payload["runs"]):
+            continue
+        parts += [f"### {ARCH_LABEL[arch]}", "", mnist_table(payload, arch), "",
+                  "Targets: " + targets_text(payload, arch), "", "Published anchors: "
+                  + "; ".join(f"{a['method']} {a['units']} at {a['error_pct']}%"
+                              for a in payload["anchors"][arch]), ""]
+    return "\n".join(parts)
+
+
+def write_mnist_markdown(name, payload):
+    return atomic_write_text(RESULTS / f"{name}.md", mnist_markdown(payload) + "\n")
+
+
+def pareto_plot(payload, path):
+    """Test error vs parameters for every run, one marker per method, one panel per network."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker  # noqa: F401
+
+    archs = [a for a in ("lenet5", "mlp") if any(r["arch"] == a for r in payload["runs"])]
+    if not archs:
+        return None
+    figure, axes = plt.subplots(1, len(archs), figsize=(6.5 * len(archs), 4.8), squeeze=False)
+    markers = dict(zip(METHOD_ORDER, "s^vXoDP*h"))
+    for ax, arch in zip(axes[0], archs):
+        rows = [r for r in payload["runs"] if r["arch"] == arch]
+        for method in METHOD_ORDER:
+            for schedule in (None, "per-layer", "global"):
+                pts = [r for r in rows if r["method"] == method and r.get("schedule") == schedule]
+                if not pts:
+                    continue
+                pts.sort(key=lambda r: r["params"])
+                label = method + (" (global strength)" if schedule == "global" else "")
+                ax.plot([r["params"] for r in pts], [r["final_error_pct"] for r in pts],
+                        marker=markers.get(method, "o"), linestyle="--" if schedule == "global"
+                        else "-", label=label, alpha=0.85)
+        target = payload["targets"][arch]
+        ax.axhline(target["error_pct"], color="grey", linewidth=0.8, linestyle=":")
+        top = 2.5 * target["error_pct"]
+        hidden = [r for r in rows if r["final_error_pct"] > top]
+        ax.set_ylim(bottom=0, top=top)
+        if hidden:
+            ax.text(0.02, 0.02, f"{len(hidden)} run(s) above {top:.1f}% not shown: "
+                    + ", ".join(f"{_method_label(r)} {r['final_error_pct']:.1f}%" for r in hidden),
+                    transform=ax.transAxes, fontsize=7, va="bottom")
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel("parameters (after shrink)")
+        ax.set_ylabel("test error % (after fine-tune)")
+        ax.set_title(f"{ARCH_LABEL[arch]} on MNIST")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="upper right")
+    return atomic_savefig(figure, path)
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def tfmot_markdown(payload):
+    if payload.get("skipped"):
+        return f"## TFMOT magnitude pruning baseline\n\nSkipped: {payload['skipped']}\n"
+    rows = []
+    for r in payload.get("runs", []):
+        rows.append([ARCH_LABEL.get(r["arch"], r["arch"]), f"{r['sparsity']:.2f}",
+                     f"{r['error_pct']['dense']:.2f}", f"{r['error_pct']['pruned']:.2f}",
+                     f"{r['error_pct']['tflite']:.2f}", f"{r['params']:,}",
+                     f"{r['nonzero_params']:,}", f"{r['tflite_bytes']['dense']:,}",
+                     f"{r['tflite_bytes']['pruned']:,}", f"{r['gzip_bytes']['pruned']:,}",
+                     f"{r['latency']['batch1']['speedup']:.2f}x",
+                     f"{r['latency']['batch64']['speedup']:.2f}x", f"{r['seconds']:.0f}"])
+    header = ["network", "sparsity", "error % dense", "pruned (Keras)", "pruned (TFLite)",
+              "params", "nonzero", "TFLite bytes dense", "pruned", "pruned gzip",
+              "speedup b1", "speedup b64", "seconds"]
+    s = payload.get("settings", {})
+    return ("## TFMOT magnitude pruning baseline (what users do today)\n\n"
+            f"Settings: {json.dumps(s)}\n\n" + _table(header, rows) + "\n\n"
+            "Unstructured sparsity keeps every unit: the float32 TFLite file keeps its size and "
+            "latency; only the gzipped file shrinks.\n")
+
+
+def extras_markdown(payload):
+    parts = ["## Extras", ""]
+    reg = payload.get("sparse_regression")
+    if reg:
+        parts += ["### Sparse linear regression (DropNeuron section 3.1)", "",
+                  f"Setup: {reg['setup']}", "",
+                  _table(["method", "test NMSE", "hidden units kept", "inputs kept",
+                          "support recovered"],
+                         [[m["method"], f"{m['nmse']:.2e}", m["hidden_kept"], m["inputs_kept"],
+                           m["support_recovered"]] for m in reg["methods"]]),
+                  "", f"True support: {reg['true_support']}", ""]
+    conv = payload.get("convergence")
+    if conv:
+        parts += ["### Neuron-count convergence (ShrinkNets)", "", f"Setup: {conv['setup']}", "",
+                  _table(["gate l1", "units start", "units after epoch 1", "units final",
+                          "test error %"],
+                         [[f"{c['l1']:g}", c["units"][0], c["units"][1] if len(c["units"]) > 1
+                           else "-", c["units"][-1], f"{c['error_pct']:.2f}"]
+                          for c in conv["runs"]]), ""]
+    return "\n".join(parts)
+
+
+REPRODUCE = """## Reproduce
+
+- `make bench` (= `python benchmarks/run_all.py`): every script below in its own process, then
+  this file. `make bench-quick` (`--quick`): a 3k/1k-image subset, 1 epoch, one strength per
+  method, written to `results/quick/` (about a minute on an idle 2-core machine; exercised by
+  `tests/test_benchmarks.py`).
+- One part: `python benchmarks/bench_mnist.py [--arch lenet5 mlp] [--methods gate ...]
+  [--strengths ...] [--epochs N]`, `python benchmarks/bench_tfmot.py`,
+  `python benchmarks/bench_extras.py`, then `python benchmarks/report.py` for this file.
+- Data: `NEURONSELECT_DATA` (the Makefile and run_all.py use `../shared/data/mnist.npz` when it
+  exists). TFMOT baseline: run_all.py runs `pip install --no-deps tf-keras==2.21.0
+  tensorflow-model-optimization==0.8.1 dm-tree` when they are missing (`--no-install` skips it
+  and the baseline records why it was skipped).
+- Seeds and all settings are recorded in every JSON file (`settings`, `environment`).
+
+Error numbers are MNIST test error of one seed (0); the test set is also the only held-out set,
+as in the papers compared against, so strength choices carry a small optimistic bias. Latency
+ratios come from interleaved medians on a shared 2-core machine and move by +-15% between runs.
+"""
+
+
+def results_markdown():
+    parts = ["# tf_neuronselect benchmark results", "",
+             "Generated by `python benchmarks/report.py` from the JSON files in this directory "
+             "(`make bench` runs everything: `python benchmarks/run_all.py`).", "", REPRODUCE]
+    run_all = _load("run_all")
+    if run_all:
+        parts += ["## Run", "", f"Command: `{run_all.get('command')}`; finished "
+                  f"{run_all.get('finished')}; total wall time "
+                  f"{run_all.get('seconds_total', 0) / 60:.1f} min on {run_all.get('cpus')} CPUs.",
+                  "", _table(["script", "status", "minutes"],
+                             [[s["script"], s["status"], f"{s['seconds'] / 60:.1f}"]
+                              for s in run_all.get("steps", [])]), ""]
+        if run_all.get("note"):
+            parts += [f"Note: {run_all['note']}", ""]
+    mnist = _load("mnist")
+    if mnist:
+        parts += [mnist_markdown(mnist), "", "![Pareto](mnist_pareto.png)", ""]
+    tfmot = _load("tfmot")
+    if tfmot:
+        parts += [tfmot_markdown(tfmot), ""]
+    extras = _load("extras")
+    if extras:
+        parts += [extras_markdown(extras), "",
+                  "![sparse regression](extras_sparse_regression.png) "
+                  "![convergence](extras_convergence.png)", ""]
+    others = sorted(p.stem for p in RESULTS.glob("*.json")
+                    if p.stem not in ("mnist", "tfmot", "extras", "run_all"))
+    if others:
+        parts += ["## Other benchmark files", "", ", ".join(f"`{o}.json`" for o in others), ""]
+    return "\n".join(parts)
+
+
+def _load(stem):
+    path = RESULTS / f"{stem}.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
+def main():
+    mnist = _load("mnist")
+    if mnist:  # re-render the MNIST table and figure with this version of the report code
+        write_mnist_markdown("mnist", mnist)
+        pareto_plot(mnist, RESULTS / "mnist_pareto.png")
+    path = atomic_write_text(RESULTS / "RESULTS.md", results_markdown())
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.exit(main())
