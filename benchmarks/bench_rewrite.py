@@ -14,23 +14,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tf_neuronselect as ns  # noqa: E402
-from tf_neuronselect import grouping  # noqa: E402
+from bench_scale import kill_units  # noqa: E402  (the benchmarks folder is on sys.path)
 
 SHARE = 0.3
 RESULTS = pathlib.Path(__file__).parent / "results" / "rewrite.json"
-
-
-def kill_units(model, share, rng):
-    """Zeroes the incoming groups of ``share`` of the units of every prunable layer."""
-    for layer in model.layers:
-        spec = grouping.unit_spec(layer)
-        if spec is None:
-            continue
-        kernel = getattr(layer, spec.kernel)
-        units = grouping.num_units(tuple(kernel.shape), spec.layout)
-        alive = (rng.random(units) >= share).astype("float32")
-        kernel.assign(grouping.scale_units(keras.ops.convert_to_numpy(kernel), spec.layout,
-                                           grouping.INCOMING, alive))
 
 
 def main():

@@ -536,14 +536,7 @@ def test_cli_refuses_existing_outputs(tmp_path, capsys, keras_file):
 # Faults: interrupted and resumed training
 
 
-class _StopAfter(keras.callbacks.Callback):
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt("simulated interruption")
+from tests.test_optimizers import _StopAfter  # noqa: E402
 
 
 def test_backup_and_restore_resumes_proximal_adam_with_tri_state_gates(tmp_path):
