@@ -129,3 +129,21 @@ def test_layer_strengths_skip_grouped_convolutions():
     x = keras.layers.Conv2D(6, 3, name="plain")(x)
     model = keras.Model(inputs, keras.layers.Dense(2, name="head")(keras.layers.Flatten()(x)))
     assert set(ns.layer_strengths(model, 1e-3)) == {"plain", "head"}
+
+
+def test_multiply_add_budget_is_met_on_digits():
+    data = datasets.load("digits")
+    x = data.x_train.reshape(len(data.x_train), -1)
+    keras.utils.set_random_seed(0)
+    model = _mlp()
+    ns.add_penalty(model, ns.GroupLasso(1e-4), layers=["fc1", "fc2"])
+    model.compile(ns.ProximalSGD(0.05, momentum=0.9),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    before = ns.make_plan(model).macs_before
+    target = before // 4
+    budget = ns.SizeBudget(macs=target)
+    model.fit(x, data.y_train, epochs=22, batch_size=64, verbose=0, callbacks=[budget])
+    macs = ns.make_plan(model).macs_after
+    assert abs(macs / target - 1) <= 0.10, budget.log
+    assert budget.met
