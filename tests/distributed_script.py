@@ -18,21 +18,8 @@ tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConf
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-import tf_neuronselect as ns  # noqa: E402
-
-
-def build(optimizer_name):
-    keras.utils.set_random_seed(7)
-    inputs = keras.Input((12,))
-    x = keras.layers.Dense(16, activation="relu", kernel_regularizer=ns.GroupLasso(0.3))(inputs)
-    x = ns.Gate(l1=0.1)(x)
-    x = keras.layers.Dense(8, kernel_regularizer=ns.DropNeuron(li=0.05, lo=0.02, l2=1e-3))(x)
-    x = ns.TriStateReLU(binarize=1e-2, complexity=1e-4)(x)
-    model = keras.Model(inputs, keras.layers.Dense(2)(x))
-    optimizer = (ns.ProximalSGD(0.05, momentum=0.9) if optimizer_name == "sgd"
-                 else ns.ProximalAdam(0.05))
-    model.compile(optimizer, keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return model
+import tf_neuronselect as ns  # noqa: E402,F401
+from dist_model import build  # noqa: E402  (tests/ is on sys.path: run as a script)
 
 
 def train(optimizer_name, strategy=None):

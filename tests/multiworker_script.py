@@ -26,7 +26,8 @@ strategy = tf.distribute.MultiWorkerMirroredStrategy(
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-import tf_neuronselect as ns  # noqa: E402
+import tf_neuronselect as ns  # noqa: E402,F401
+from dist_model import build  # noqa: E402  (tests/ is on sys.path: run as a script)
 
 
 def patch_keras_multiworker_reduce(strategy):
@@ -61,20 +62,6 @@ keras.config.disable_traceback_filtering()
 OPTIMIZERS = ("sgd", "adam")
 GLOBAL_BATCH = 32
 EPOCHS = 3
-
-
-def build(optimizer_name):
-    keras.utils.set_random_seed(7)
-    inputs = keras.Input((12,))
-    x = keras.layers.Dense(16, activation="relu", kernel_regularizer=ns.GroupLasso(0.3))(inputs)
-    x = ns.Gate(l1=0.1)(x)
-    x = keras.layers.Dense(8, kernel_regularizer=ns.DropNeuron(li=0.05, lo=0.02, l2=1e-3))(x)
-    x = ns.TriStateReLU(binarize=1e-2, complexity=1e-4)(x)
-    model = keras.Model(inputs, keras.layers.Dense(2)(x))
-    optimizer = (ns.ProximalSGD(0.05, momentum=0.9) if optimizer_name == "sgd"
-                 else ns.ProximalAdam(0.05))
-    model.compile(optimizer, keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return model
 
 
 def data():

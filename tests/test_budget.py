@@ -19,8 +19,8 @@ def _mlp(widths=(128, 64), inputs_dim=64):
     return keras.Model(inputs, keras.layers.Dense(10, name="head")(x))
 
 
-@pytest.mark.slow
-def test_parameter_budget_is_met_on_digits():
+def _digits_budget_setup():
+    """Digits flattened, and a group-lasso MLP compiled with ProximalSGD."""
     data = datasets.load("digits")
     x = data.x_train.reshape(len(data.x_train), -1)
     keras.utils.set_random_seed(0)
@@ -29,6 +29,12 @@ def test_parameter_budget_is_met_on_digits():
     model.compile(ns.ProximalSGD(0.05, momentum=0.9),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
+    return data, x, model
+
+
+@pytest.mark.slow
+def test_parameter_budget_is_met_on_digits():
+    data, x, model = _digits_budget_setup()
     target = 4000  # of 17,226
     budget = ns.SizeBudget(params=target)
     history = model.fit(x, data.y_train, epochs=22, batch_size=64, verbose=0,
@@ -132,14 +138,7 @@ def test_layer_strengths_skip_grouped_convolutions():
 
 
 def test_multiply_add_budget_is_met_on_digits():
-    data = datasets.load("digits")
-    x = data.x_train.reshape(len(data.x_train), -1)
-    keras.utils.set_random_seed(0)
-    model = _mlp()
-    ns.add_penalty(model, ns.GroupLasso(1e-4), layers=["fc1", "fc2"])
-    model.compile(ns.ProximalSGD(0.05, momentum=0.9),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    data, x, model = _digits_budget_setup()
     before = ns.make_plan(model).macs_before
     target = before // 4
     budget = ns.SizeBudget(macs=target)

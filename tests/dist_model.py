@@ -1,0 +1,21 @@
+"""The model both distributed-training scripts train (they run as scripts from tests/)."""
+
+import keras
+
+import tf_neuronselect as ns
+
+
+def build(optimizer_name):
+    """Penalties, a gate, a tri-state layer and a proximal optimizer: every training-side
+    object whose state must stay equal across replicas and workers."""
+    keras.utils.set_random_seed(7)
+    inputs = keras.Input((12,))
+    x = keras.layers.Dense(16, activation="relu", kernel_regularizer=ns.GroupLasso(0.3))(inputs)
+    x = ns.Gate(l1=0.1)(x)
+    x = keras.layers.Dense(8, kernel_regularizer=ns.DropNeuron(li=0.05, lo=0.02, l2=1e-3))(x)
+    x = ns.TriStateReLU(binarize=1e-2, complexity=1e-4)(x)
+    model = keras.Model(inputs, keras.layers.Dense(2)(x))
+    optimizer = (ns.ProximalSGD(0.05, momentum=0.9) if optimizer_name == "sgd"
+                 else ns.ProximalAdam(0.05))
+    model.compile(optimizer, keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
