@@ -146,3 +146,89 @@ def test_multiply_add_budget_is_met_on_digits():
     macs = ns.make_plan(model).macs_after
     assert abs(macs / target - 1) <= 0.10, budget.log
     assert budget.met
+
+
+@pytest.mark.slow
+def test_step_updates_land_an_aggressive_budget():
+    data, x, model = _digits_budget_setup()
+    target = 1000  # 17x smaller than 17,226
+    budget = ns.SizeBudget(params=target, every_n_steps=5)
+    model.fit(x, data.y_train, epochs=22, batch_size=64, verbose=0, callbacks=[budget])
+    steps = [step for _, step, _, _ in budget.log]
+    assert steps == list(range(5, 22 * 23 + 1, 5))  # 23 batches per epoch, counted on
+    size = ns.make_plan(model).params_after
+    assert abs(size / target - 1) <= 0.10, budget.log[-5:]
+
+
+def test_step_updates_change_strengths_at_the_per_epoch_rate():
+    budget = ns.SizeBudget(params=10, every_n_steps=5, max_factor=2.0)
+    budget.set_params({"steps": 20})
+    assert budget._update_fraction() == 0.25
+    budget._previous = 4000
+    # Per epoch, progress log(4000/3000) * 4 = 1.15 >= distance log(3000/10) / 3 = 1.9? no:
+    # push, by 2 ** 0.25 per update.
+    assert budget.factor(3000) == 2.0
+    assert ns.SizeBudget(params=10).factor(3000) == 2.0
+    with pytest.raises(ValueError, match=r"expected `every_n_steps` to be None or a positive "
+                                         r"int\. Received: every_n_steps=0"):
+        ns.SizeBudget(params=10, every_n_steps=0)
+
+
+def test_tri_state_complexity_is_a_controlled_strength():
+    inputs = keras.Input((8,))
+    x = keras.layers.Dense(6, name="d")(inputs)
+    x = ns.TriStateReLU(binarize=0.1, complexity=0.0, name="t")(x)
+    model = keras.Model(inputs, keras.layers.Dense(2)(x))
+    layer = model.get_layer("t")
+    budget = ns.SizeBudget(params=10, initial_strength=1e-3)
+    budget.set_model(model)
+    budget.on_train_begin()  # no penalty, but a TriStateReLU: accepted, started at 1e-3
+    assert layer.complexity == pytest.approx(1e-3)
+    assert scale_strengths(model, 4.0) == 1
+    assert layer.complexity == pytest.approx(4e-3)
+    assert layer.binarize == pytest.approx(0.1)  # shapes the gates, not the size: untouched
+    assert layer.get_config()["complexity"] == pytest.approx(4e-3)
+
+
+def _tiny_gate_model():
+    inputs = keras.Input((6,))
+    x = keras.layers.Dense(32, activation="relu", name="hidden")(inputs)
+    x = ns.Gate(l1=1e-3, name="gate")(x)
+    return keras.Model(inputs, keras.layers.Dense(3, name="head")(x))
+
+
+def test_latency_budget_times_the_shrunk_tflite_model(monkeypatch):
+    from tf_neuronselect.exporting import latency
+
+    timed = []
+
+    def fake_latency(model, *args):
+        timed.append(model)
+        return 0.001 * model.count_params()
+
+    monkeypatch.setattr(latency, "tflite_latency_ms", fake_latency)
+    model = _tiny_gate_model()
+    theta = model.get_layer("gate").theta
+    theta.assign(np.where(np.arange(32) < 20, 0.0, 1.0).astype("float32"))
+    budget = ns.LatencyBudget(milliseconds=0.2)
+    budget.set_model(model)
+    # What is timed is shrink(model): 12 units left, no Gate (stock layers only).
+    assert budget.size() == pytest.approx(0.001 * (6 * 12 + 12 + 12 * 3 + 3))
+    assert not any(isinstance(layer, ns.Gate) for layer in timed[-1].layers)
+
+
+def test_latency_is_measured_with_litert():
+    milliseconds = ns.tflite_latency_ms(_tiny_gate_model(), rounds=2, iterations=5, warmup=1)
+    assert 0 < milliseconds < 1000
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"milliseconds": 0}, "expected `milliseconds` to be a positive number. Received: "
+                          "milliseconds=0"),
+    ({"milliseconds": "1ms"}, "Received: milliseconds='1ms'"),
+    ({"milliseconds": 1.0, "batch_size": 0}, "expected `batch_size` to be a positive int. "
+                                             "Received: batch_size=0"),
+])
+def test_latency_budget_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        ns.LatencyBudget(**kwargs)

@@ -25,3 +25,27 @@ def test_neuron_history_tracks_units_in_logs_and_history(rng):
     assert history.history["units"][-1] == sum(final.values())
     kernel = model.get_layer("hidden").kernel.numpy()
     assert final["hidden"] == int(np.sum(np.any(kernel != 0, axis=0)))
+
+
+def test_neuron_history_scalars_reach_tensorboard(rng, tmp_path):
+    import tensorflow as tf
+
+    inputs = keras.Input((10,))
+    x = keras.layers.Dense(12, activation="relu", kernel_regularizer=ns.GroupLasso(0.3),
+                           name="hidden")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(x))
+    model.compile(ns.ProximalSGD(0.1), "sparse_categorical_crossentropy")
+    x_data = rng.normal(size=(64, 10)).astype("float32")
+    tracker = NeuronHistory()
+    board = keras.callbacks.TensorBoard(tmp_path, write_graph=False)
+    history = model.fit(x_data, (x_data[:, 0] > 0).astype("int32"), epochs=2, batch_size=32,
+                        verbose=0, callbacks=[tracker, board])
+    logged = {}
+    for path in (tmp_path / "train").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                number = float(tf.make_ndarray(value.tensor))
+                logged.setdefault(value.tag, []).append((event.step, number))
+    for tag in ("units", "params", "macs"):
+        assert logged[f"epoch_{tag}"] == [(0, history.history[tag][0]),
+                                          (1, history.history[tag][1])]

@@ -158,3 +158,62 @@ def test_fit_with_shrinking_validates_its_arguments(rng):
     bare = keras.Model(inputs, keras.layers.Dense(2)(inputs))
     with pytest.raises((ValueError, RuntimeError)):
         ns.fit_with_shrinking(bare, *_data(rng), epochs=1, verbose=0)
+
+
+class _Hooks(keras.callbacks.Callback):
+    """Records the train-level hooks and the model each epoch ran on."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_train_begin(self, logs=None):
+        self.calls.append("begin")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.calls.append((epoch, self.model.get_layer("hidden").units))
+
+    def on_train_end(self, logs=None):
+        self.calls.append(("end", self.model.get_layer("hidden").units, sorted(logs)))
+
+
+def test_callbacks_see_one_run_across_removals(rng):
+    hooks = _Hooks()
+    model, _ = ns.fit_with_shrinking(_model(keras.optimizers.SGD(0.05)), *_data(rng), epochs=3,
+                                     shrink_every=1, batch_size=16, verbose=0,
+                                     callbacks=[hooks])
+    assert model.get_layer("hidden").units == 5
+    assert hooks.calls == ["begin", (0, 8), (1, 5), (2, 5),
+                           ("end", 5, ["accuracy", "loss"])]
+
+
+def test_early_stopping_patience_carries_across_removals(rng):
+    # min_delta no epoch can reach: the run stops after patience + 1 epochs, not per chunk.
+    stopper = keras.callbacks.EarlyStopping("loss", min_delta=1e6, patience=2)
+    _, history = ns.fit_with_shrinking(_model(keras.optimizers.SGD(0.05)), *_data(rng),
+                                       epochs=8, shrink_every=1, batch_size=16, verbose=0,
+                                       callbacks=[stopper])
+    assert history.epoch == [0, 1, 2]
+    assert stopper.stopped_epoch == 2
+
+
+def test_restoring_early_stopping_is_refused(rng):
+    stopper = keras.callbacks.EarlyStopping("loss", restore_best_weights=True)
+    with pytest.raises(ValueError, match=r"Received: EarlyStopping\(restore_best_weights=True\)"):
+        ns.fit_with_shrinking(_model(keras.optimizers.SGD(0.05)), *_data(rng), epochs=2,
+                              verbose=0, callbacks=[stopper])
+
+
+def test_tensorboard_steps_continue_across_removals(rng, tmp_path):
+    import tensorflow as tf
+
+    board = keras.callbacks.TensorBoard(tmp_path, update_freq=1, write_graph=False)
+    ns.fit_with_shrinking(_model(keras.optimizers.SGD(0.05)), *_data(rng), epochs=2,
+                          shrink_every=1, batch_size=16, verbose=0, callbacks=[board])
+    steps = set()
+    for path in (tmp_path / "train").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.tag == "batch_loss":
+                    steps.add(event.step)
+    assert steps == set(range(1, 13))  # 6 batches per epoch, numbered on across the removal

@@ -27,10 +27,13 @@ from tf_neuronselect.surgery import register_slicer
 from tf_neuronselect.surgery import report
 from tf_neuronselect.surgery import shrink
 from tf_neuronselect.exporting import BenchmarkResult
+from tf_neuronselect.exporting import LatencyBudget
 from tf_neuronselect.exporting import benchmark_tflite as benchmark
 from tf_neuronselect.exporting import count_macs
 from tf_neuronselect.exporting import export
+from tf_neuronselect.exporting import tflite_latency_ms
 from tf_neuronselect import training
+from tf_neuronselect.training import BudgetController
 from tf_neuronselect.training import SizeBudget
 from tf_neuronselect.training import apply_layer_strengths
 from tf_neuronselect.training import fit_with_shrinking
@@ -71,6 +74,9 @@ __all__ = [
     "surgery",
     "training",
     "SizeBudget",
+    "BudgetController",
+    "LatencyBudget",
+    "tflite_latency_ms",
     "apply_layer_strengths",
     "fit_with_shrinking",
     "layer_strengths",

@@ -118,8 +118,8 @@ def _litert_rows(first, second, settings):
     rows = []
     for num_threads in thread_counts:
         for batch in batch_sizes:
-            calls = [_litert_call(m["tflite"], batch, num_threads) for m in (first, second)]
-            medians = _interleaved_medians(calls, rounds, iterations, warmup)
+            calls = [litert_call(m["tflite"], batch, num_threads) for m in (first, second)]
+            medians = interleaved_medians(calls, rounds, iterations, warmup)
             rows.append(_row("litert", "cpu", batch, num_threads, medians))
     return rows
 
@@ -132,7 +132,7 @@ def _saved_model_rows(first, second, settings):
     for device in _tf_devices():
         for batch in batch_sizes:
             calls = [_tf_call(m["saved_model"], batch, device) for m in (first, second)]
-            medians = _interleaved_medians(calls, rounds, iterations, warmup)
+            medians = interleaved_medians(calls, rounds, iterations, warmup)
             # TF's thread pools are fixed at start-up, so these rows have no thread count.
             rows.append(_row("tf", device, batch, None, medians))
     return rows
@@ -151,7 +151,7 @@ def _row(runtime, device, batch, num_threads, medians):
     }
 
 
-def _interleaved_medians(calls, rounds, iterations, warmup):
+def interleaved_medians(calls, rounds, iterations, warmup):
     """Median seconds per call of each callable, timed in alternating rounds so that drifts in
     machine load hit both models alike."""
     for call in calls:
@@ -175,7 +175,7 @@ def _random_input(shape, dtype, rng):
     return rng.standard_normal(shape).astype(dtype)
 
 
-def _litert_call(path, batch, num_threads):
+def litert_call(path, batch, num_threads):
     """A zero-argument callable: copy a fixed batch in and ``invoke`` once."""
     interpreter = litert.load_interpreter(path, num_threads)
     rng = np.random.default_rng(0)

@@ -3,10 +3,12 @@
 - ``fit_with_shrinking``: ``model.fit`` in chunks that removes dead units between chunks and
   carries the optimizer state (slots, step counter, schedule) over to the smaller model.
 - ``SizeBudget``: a callback that adapts the penalty strengths until the model's parameter or
-  multiply-add count lands within a tolerance of a target.
+  multiply-add count lands within a tolerance of a target (``BudgetController`` is the
+  controller; ``tf_neuronselect.LatencyBudget`` steers by measured TFLite latency).
 - ``layer_strengths`` / ``apply_layer_strengths``: one strength per layer by a documented rule.
 """
 
+from tf_neuronselect.training.budget import BudgetController
 from tf_neuronselect.training.budget import SizeBudget
 from tf_neuronselect.training.shrinking import ShrinkHistory
 from tf_neuronselect.training.shrinking import fit_with_shrinking
@@ -20,7 +22,7 @@ from tf_neuronselect.training.transfer import compile_like
 from tf_neuronselect.training.transfer import slot_lists
 
 __all__ = [
-    "ShrinkHistory", "SizeBudget", "apply_layer_strengths", "compile_like", "fit_with_shrinking",
+    "BudgetController", "ShrinkHistory", "SizeBudget", "apply_layer_strengths", "compile_like", "fit_with_shrinking",
     "layer_strengths", "scale_strengths", "shrink_for_training", "slot_lists", "strength_of",
     "with_strength",
 ]

@@ -14,6 +14,7 @@ from tf_neuronselect.surgery.graph import ModelGraph
 from tf_neuronselect.surgery.planner import make_plan
 from tf_neuronselect.surgery.rewrite import keep_for_training
 from tf_neuronselect.surgery.rewrite import rebuild
+from tf_neuronselect.training.chunks import check_callbacks
 from tf_neuronselect.training.transfer import compile_like
 from tf_neuronselect.training.transfer import transfer_state
 from tf_neuronselect.utils.validation import validate_non_negative_float
@@ -90,9 +91,12 @@ def fit_with_shrinking(model, x=None, y=None, *, epochs=1, shrink_every=1, tol=0
     ``validation_data``, ``verbose``... as usual. The optimizer's state carries over to each
     smaller model (sliced momentum / Adam moments, ``iterations``, so learning-rate schedules
     and bias correction continue), and epochs are numbered across chunks via
-    ``initial_epoch``. Callbacks see the current model (``set_model`` is called per chunk),
-    but ``on_train_begin`` / ``on_train_end`` run once per chunk: callbacks that reset state
-    there (EarlyStopping's patience, ReduceLROnPlateau's wait) restart counting each chunk.
+    ``initial_epoch``. Callbacks see one run: ``on_train_begin`` once before the first
+    epoch, ``on_train_end`` once after the last, so EarlyStopping's patience,
+    ReduceLROnPlateau's wait and TensorBoard's step carry across removals, and every chunk
+    calls ``set_model`` with the current model. A callback that sets ``stop_training``
+    ends the run. EarlyStopping(restore_best_weights=True) is refused: its saved weights
+    would not fit the smaller model.
 
     Gates (Gate, TriStateReLU) and penalties stay in the returned model, so it can be trained
     further; call ``tf_neuronselect.shrink`` on it for the deployable stock-layer model.
@@ -114,10 +118,12 @@ def fit_with_shrinking(model, x=None, y=None, *, epochs=1, shrink_every=1, tol=0
     """
     shrink_every = _validate_every(shrink_every)
     epoch = fit_kwargs.pop("initial_epoch", 0)
+    wrapped = check_callbacks(fit_kwargs.pop("callbacks", None))
     history = ShrinkHistory()
     while epoch < epochs:
         stop = min(epoch + shrink_every, epochs)
-        chunk = model.fit(x, y, epochs=stop, initial_epoch=epoch, **fit_kwargs)
+        chunk = model.fit(x, y, epochs=stop, initial_epoch=epoch, callbacks=wrapped,
+                          **fit_kwargs)
         history.extend(chunk)
         epoch = stop
         if model.stop_training:
@@ -125,7 +131,16 @@ def fit_with_shrinking(model, x=None, y=None, *, epochs=1, shrink_every=1, tol=0
         if epoch < epochs or shrink_at_end:
             model = _shrink_step(model, history, epoch, tol, round_to, min_fraction)
     history.set_model(model)
+    _finish(wrapped, model, history)
     return model, history
+
+
+def _finish(wrapped, model, history):
+    """Ends the run for the user's callbacks, on the final model, with the last epoch's logs."""
+    logs = {key: values[-1] for key, values in history.history.items() if values}
+    for callback in wrapped:
+        callback.set_model(model)
+        callback.finish(logs)
 
 
 def _shrink_step(model, history, epoch, tol, round_to, min_fraction):

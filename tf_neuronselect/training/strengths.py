@@ -4,6 +4,8 @@ A *strength knob* is a float attribute a penalty multiplies its non-smooth part 
 ``strength`` (GroupLasso, SparseGroupLasso, L1, Binarizing) or ``li``/``lo``/``l1`` (DropNeuron;
 its ``l2`` is weight decay and is left alone). Gate layers also keep their ``l1`` in their
 config, so it is kept in step with the penalty on theta: a rebuilt Gate gets the current value.
+TriStateReLU layers carry their size knob themselves: ``complexity`` (the width term; its
+``binarize`` and ``linearity`` shape the gates rather than the size and are left alone).
 """
 
 import math
@@ -11,7 +13,9 @@ import math
 
 from tf_neuronselect import grouping
 from tf_neuronselect.layers.gate import Gate
+from tf_neuronselect.layers.tri_state_relu import TriStateReLU
 from tf_neuronselect.penalties import add_penalty
+from tf_neuronselect.regularizers.binarizing import Binarizing
 from tf_neuronselect.surgery.costs import unit_macs
 from tf_neuronselect.utils.validation import validate_choice
 from tf_neuronselect.utils.validation import validate_non_negative_float
@@ -50,30 +54,67 @@ def with_strength(penalty, strength):
 
 
 def penalties(model):
-    """``[(layer, variable, penalty)]`` for every variable of ``model`` carrying a penalty with
-    strength knobs."""
+    """``[(layer, variable, penalty)]`` for every variable of ``model`` carrying a size
+    penalty with strength knobs (Binarizing only pushes gates to 0 or 1, so it is not one)."""
     found = []
     for layer in model._flatten_layers(include_self=False):
         # Own variables only: a wrapper's trainable_weights would repeat its sublayers'.
         for variable in getattr(layer, "_trainable_variables", []):
             penalty = getattr(variable, "regularizer", None)
+            if isinstance(penalty, Binarizing):
+                continue
             if penalty is not None and strength_of(penalty) is not None:
                 found.append((layer, variable, penalty))
     return found
 
 
-def scale_strengths(model, factor):
-    """Multiplies every penalty strength of ``model`` by ``factor`` in place (Gate ``l1``
-    configs follow). Takes effect in the next traced train step: penalties read their
-    strength as a Python float when the step is traced. Returns the number of penalties."""
-    found = penalties(model)
-    for layer, _, penalty in found:
-        for knob in KNOBS:
-            if hasattr(penalty, knob):
-                setattr(penalty, knob, float(getattr(penalty, knob)) * factor)
+def tri_state_layers(model):
+    """The TriStateReLU layers of ``model``, whose ``complexity`` is a size knob."""
+    return [layer for layer in model._flatten_layers(include_self=False)
+            if isinstance(layer, TriStateReLU)]
+
+
+def strength_knobs(model):
+    """``[(owner, attribute)]``: every float that sets how hard ``model`` is pushed to shrink
+    (penalty knobs, TriStateReLU ``complexity``)."""
+    knobs = [(penalty, knob) for _, _, penalty in penalties(model)
+             for knob in KNOBS if hasattr(penalty, knob)]
+    return knobs + [(layer, "complexity") for layer in tri_state_layers(model)]
+
+
+def initialize_zero_strengths(model, strength):
+    """Sets ``strength`` on every penalty and TriStateReLU whose size knobs are all 0 (a
+    multiplicative controller cannot start from 0); returns how many were set."""
+    count = 0
+    for _, _, penalty in penalties(model):
+        if strength_of(penalty) == 0:
+            for knob in KNOBS:
+                if hasattr(penalty, knob):
+                    setattr(penalty, knob, strength)
+            count += 1
+    for layer in tri_state_layers(model):
+        if layer.complexity == 0:
+            layer.complexity = strength
+            count += 1
+    _sync_gate_configs(model)
+    return count
+
+
+def _sync_gate_configs(model):
+    for layer, _, penalty in penalties(model):
         if isinstance(layer, Gate):
             layer.l1 = float(penalty.strength)
-    return len(found)
+
+
+def scale_strengths(model, factor):
+    """Multiplies every strength knob of ``model`` (see ``strength_knobs``) by ``factor`` in
+    place (Gate ``l1`` configs follow). Takes effect in the next traced train step: penalties
+    and TriStateReLU read their strength as a Python float when the step is traced. Returns
+    the number of penalties and TriStateReLU layers scaled."""
+    for owner, knob in strength_knobs(model):
+        setattr(owner, knob, float(getattr(owner, knob)) * factor)
+    _sync_gate_configs(model)
+    return len(penalties(model)) + len(tri_state_layers(model))
 
 
 def _unit_layers(model, layers):
