@@ -97,6 +97,30 @@ def test_shrink_then_export_then_bench(saved_model, tmp_path):
     assert "litert" in result.stdout
 
 
+def test_shrink_prune_inputs(tmp_path):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((12,))
+    x = keras.layers.Dense(8, activation="relu", name="hidden")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(3, name="head")(x))
+    kernel = model.get_layer("hidden").kernel.numpy()
+    kernel[:5] = 0.0
+    model.get_layer("hidden").kernel.assign(kernel)
+    model.save(tmp_path / "model.keras")
+    report = run("report", tmp_path / "model.keras", "--json", "--prune-inputs")
+    assert report.returncode == 0, report.stderr
+    layers = {row["name"]: row for row in json.loads(report.stdout)["layers"]}
+    assert (layers["input_layer"]["kept"], layers["input_layer"]["units"]) == (7, 12)
+    result = run("shrink", tmp_path / "model.keras", "-o", tmp_path / "c.keras", "--prune-inputs")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("131 -> 91 parameters")
+    shrunk = keras.models.load_model(tmp_path / "c.keras")
+    assert isinstance(shrunk.layers[1], ns.SelectFeatures) and shrunk.layers[1].indices == \
+        list(range(5, 12))
+    x = np.random.default_rng(0).normal(size=(8, 12)).astype("float32")
+    np.testing.assert_allclose(shrunk.predict(x, verbose=0), model.predict(x, verbose=0),
+                               atol=1e-5)
+
+
 def test_demo_on_digits_end_to_end(tmp_path):
     out = tmp_path / "demo"
     result = run("demo", "--dataset", "digits", "--epochs", "3", "--out", out)

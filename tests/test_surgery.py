@@ -302,3 +302,30 @@ def test_keras_applications_stay_exact(name):
     shrunk = ns.shrink(model)
     assert_equivalent(model, shrunk, model_zoo.random_inputs(model, rng, batch=2))
     assert shrunk.count_params() == plan.params_after < model.count_params()
+
+
+@pytest.mark.parametrize("method", ["group-lasso", "gate", "tri-state"])
+@pytest.mark.parametrize("arch", ["lenet5", "mlp", "vgg"])
+def test_recipe_networks_shrink_exactly(arch, method):
+    """The benchmark networks of ``recipes`` with units killed the way training kills them
+    (zero incoming weights and bias, closed gates) shrink to exactly the same function."""
+    from tf_neuronselect import recipes
+
+    rng = np.random.default_rng(0)
+    model = recipes.build(arch, method, (28, 28, 1), 10, 1e-3,
+                          layer_scale=recipes.LAYER_SCALE[arch])
+    model_zoo.kill_units(model, 0.4, rng)
+    if method == "group-lasso":  # the proximal step zeroes a dead unit's bias with its kernel
+        for layer in model.layers:
+            if layer.name.startswith(("conv", "fc")):
+                dead = np.abs(keras.ops.convert_to_numpy(layer.kernel)).reshape(
+                    -1, layer.kernel.shape[-1]).sum(axis=0) == 0
+                layer.bias.assign(np.where(dead, 0.0, keras.ops.convert_to_numpy(layer.bias)))
+    shrunk = ns.shrink(model)
+    assert_equivalent(model, shrunk, model_zoo.random_inputs(model, rng))
+    assert_stock_only(shrunk)
+    assert shrunk.count_params() < model.count_params()
+    if method == "group-lasso":  # every hidden layer lost its dead units
+        for layer in model.layers:
+            if layer.name.startswith(("conv", "fc")):
+                assert shrunk.get_layer(layer.name).kernel.shape[-1] < layer.kernel.shape[-1]

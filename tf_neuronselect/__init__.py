@@ -9,6 +9,7 @@ from tf_neuronselect import selection
 from tf_neuronselect import surgery
 from tf_neuronselect.callbacks import NeuronHistory
 from tf_neuronselect.layers import Gate
+from tf_neuronselect.layers import SelectFeatures
 from tf_neuronselect.layers import TriStateReLU
 from tf_neuronselect.layers import UnitInterval
 from tf_neuronselect.optimizers import ProximalAdam
@@ -55,6 +56,7 @@ __all__ = [
     "Plan",
     "ProximalSGD",
     "Report",
+    "SelectFeatures",
     "SparseGroupLasso",
     "TriStateReLU",
     "UnitInterval",

@@ -22,19 +22,20 @@ from tf_neuronselect.utils.validation import validate_non_negative_float
 METHODS = ("group-lasso", "sparse-group-lasso", "li-lo", "gate", "tri-state", "dense")
 # Benchmark-only baselines that ``build`` and ``optimizer_for`` also accept (not demo choices).
 BASELINES = ("l2-dropout",)
-ARCHITECTURES = ("lenet5", "mlp")
+ARCHITECTURES = ("lenet5", "mlp", "vgg")
 # Strengths that shrink LeNet-5 / LeNet-300-100 on MNIST a lot at about dense accuracy.
 DEFAULT_STRENGTH = {
     "group-lasso": 1e-3, "sparse-group-lasso": 1e-3, "li-lo": 1e-3, "gate": 1e-3,
-    "tri-state": 1e-5, "dense": 0.0, "l2-dropout": 1e-4,
+    "tri-state": 6e-6, "dense": 0.0, "l2-dropout": 1e-4,
 }
 # Per-layer multipliers of the strength (Alvarez & Salzmann's advice: small for early layers,
 # larger for later ones). Layers not listed use 1.0.
 LAYER_SCALE = {
     "lenet5": {"conv1": 0.5, "conv2": 1.0, "fc1": 1.0},
     "mlp": {"fc1": 0.5, "fc2": 1.0},
+    "vgg": {"conv1": 0.5, "conv2": 0.5, "conv3": 1.0, "conv4": 1.0, "conv5": 1.0, "fc1": 1.0},
 }
-WIDTHS = {"lenet5": (20, 50, 500), "mlp": (300, 100)}
+WIDTHS = {"lenet5": (20, 50, 500), "mlp": (300, 100), "vgg": (32, 32, 64, 64, 128, 256)}
 DROPOUT = 0.5
 L = keras.layers
 
@@ -51,6 +52,21 @@ def _penalty(method, strength):
     return None
 
 
+def tri_state_kwargs(strength):
+    """The TriStateReLU arguments of the ``"tri-state"`` recipe at ``strength``.
+
+    Straight-through gates (the training forward pass is the binarized inference network:
+    with real-valued gates training settles on mid-range gates that binarize into a broken
+    net), ``complexity_measure="fan_in"`` (each unit pays ``strength`` per live incoming
+    weight, so a flattened fc1 layer shrinks before the conv channels feeding it are starved),
+    no binarizing penalty (it only delays pruning under the straight-through estimator) and a
+    fixed ReLU (no depth selection: max-pooling follows the conv layers, and an unpenalised
+    straight-through depth gate may flip a layer to linear).
+    """
+    return {"complexity": strength, "straight_through": True, "complexity_measure": "fan_in",
+            "learn_depth": False}
+
+
 def _hidden(layer_factory, method, strength, activation="relu", scale=None, name=None):
     """Applies one hidden layer the way ``method`` wants it (penalty, gate or tri-state)."""
     strength = strength * (scale or {}).get(name, 1.0)
@@ -58,7 +74,7 @@ def _hidden(layer_factory, method, strength, activation="relu", scale=None, name
     def apply(x):
         if method == "tri-state":
             x = layer_factory(activation=None)(x)
-            return TriStateReLU(binarize=strength * 10, complexity=strength)(x)
+            return TriStateReLU(**tri_state_kwargs(strength))(x)
         x = layer_factory(activation=activation, kernel_regularizer=_penalty(method, strength))(x)
         return Gate(l1=strength * 10)(x) if method == "gate" else x
     return apply
@@ -98,17 +114,42 @@ def mlp(input_shape, num_classes, method, strength, layer_scale=None, widths=Non
     return keras.Model(inputs, L.Dense(num_classes, name="logits")(x), name=f"mlp_{method}")
 
 
+def vgg(input_shape, num_classes, method, strength, layer_scale=None, widths=None):
+    """A small VGG-style net: conv 3x3 32, conv 32, pool, conv 64, conv 64, pool, conv 128, pool,
+    dense 256, dense classes ('same' padding, ReLU, He-normal initialization; no batch
+    normalization: it would make the kernels' group penalties scale-invariant). About 22M
+    multiply-adds per 28x28 image."""
+    *convs, d1 = widths or WIDTHS["vgg"]
+    kw = {"scale": layer_scale}
+    inputs = keras.Input(input_shape)
+    x, pools = inputs, 0
+    for index, width in enumerate(convs, 1):
+        name = f"conv{index}"
+        x = _hidden(lambda w=width, n=name, **a: L.Conv2D(
+            w, 3, padding="same", kernel_initializer="he_normal", name=n, **a),
+            method, strength, name=name, **kw)(x)
+        if index in (2, 4, 5):  # 2x2 max pooling after conv2, conv4 and conv5
+            pools += 1
+            x = L.MaxPooling2D(2, name=f"pool{pools}")(x)
+    x = L.Flatten(name="flatten")(x)
+    x = _hidden(lambda **a: L.Dense(d1, kernel_initializer="he_normal", name="fc1", **a),
+                method, strength, name="fc1", **kw)(x)
+    x = _dropout(method, x)
+    return keras.Model(inputs, L.Dense(num_classes, name="logits")(x), name=f"vgg_{method}")
+
+
 def build(arch, method, input_shape, num_classes, strength=None, layer_scale=None, widths=None):
-    """The ``arch`` network (``"lenet5"`` or ``"mlp"``) set up for ``method``.
+    """The ``arch`` network (``"lenet5"``, ``"mlp"`` or ``"vgg"``) set up for ``method``.
 
     ``layer_scale``: optional ``{layer name: multiplier}`` of ``strength`` (see ``LAYER_SCALE``);
-    ``widths``: optional hidden widths (``(conv1, conv2, fc1)`` or ``(fc1, fc2)``).
+    ``widths``: optional hidden widths (``(conv1, conv2, fc1)``, ``(fc1, fc2)`` or
+    ``(conv1, ..., conv5, fc1)``).
     """
     validate_choice(arch, "arch", ARCHITECTURES, "recipes.build")
     validate_choice(method, "method", METHODS + BASELINES, "recipes.build")
     strength = DEFAULT_STRENGTH[method] if strength is None else strength
     strength = validate_non_negative_float(strength, "strength", "recipes.build")
-    factory = lenet5 if arch == "lenet5" else mlp
+    factory = {"lenet5": lenet5, "mlp": mlp, "vgg": vgg}[arch]
     return factory(tuple(input_shape), int(num_classes), method, strength,
                    layer_scale=layer_scale, widths=widths)
 
@@ -120,12 +161,30 @@ def uniform(arch, factor, input_shape, num_classes):
     return build(arch, "dense", input_shape, num_classes, widths=widths)
 
 
+def _scaled_rate(learning_rate, factor):
+    """``learning_rate * factor`` for a float, or the same schedule with a scaled start."""
+    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        return learning_rate * factor
+    config = learning_rate.get_config()
+    if "initial_learning_rate" not in config:
+        raise ValueError(
+            "recipes.optimizer_for: expected `learning_rate` to be a float or a schedule with "
+            f"an `initial_learning_rate`. Received: {type(learning_rate).__name__}. How to "
+            "fix: pass a float or e.g. keras.optimizers.schedules.CosineDecay."
+        )
+    config["initial_learning_rate"] *= factor
+    return type(learning_rate).from_config(config)
+
+
 def optimizer_for(method, learning_rate=0.05):
     """Proximal SGD with momentum for the penalty and gate methods (plain SGD for the dense and
-    L2 + dropout baselines, which have no proximal penalty); Adam for tri-state."""
+    L2 + dropout baselines, which have no proximal penalty); Adam at 1/50 of ``learning_rate``
+    for tri-state. ``learning_rate`` is a float or a schedule with an ``initial_learning_rate``
+    (e.g. ``keras.optimizers.schedules.CosineDecay``); tri-state gates need a decaying rate to
+    settle (see ``TriStateReLU``)."""
     validate_choice(method, "method", METHODS + BASELINES, "recipes.optimizer_for")
     if method == "tri-state":
-        return ProximalAdam(learning_rate / 50)
+        return ProximalAdam(_scaled_rate(learning_rate, 1 / 50))
     if method in ("dense", "l2-dropout"):
         return keras.optimizers.SGD(learning_rate, momentum=0.9)
     return ProximalSGD(learning_rate, momentum=0.9)

@@ -108,7 +108,7 @@ def _load_failure(path, error):
 def _cmd_report(args):
     import tf_neuronselect as ns
 
-    result = ns.report(load_keras_file(args.model), tol=args.tol)
+    result = ns.report(load_keras_file(args.model), tol=args.tol, prune_inputs=args.prune_inputs)
     if args.json:
         import json
 
@@ -124,7 +124,8 @@ def _cmd_shrink(args):
         raise CliError(f"expected --output to be a new file, but {args.output!r} exists; "
                        "pass --overwrite to replace it")
     model = load_keras_file(args.model)
-    compact = ns.shrink(model, tol=args.tol, round_to=args.round_to)
+    compact = ns.shrink(model, tol=args.tol, round_to=args.round_to,
+                        prune_inputs=args.prune_inputs)
     tmp = f"{args.output}.tmp-{os.getpid()}.keras"
     compact.save(tmp)
     os.replace(tmp, args.output)
@@ -179,7 +180,8 @@ def _add_demo(sub):
     p.add_argument("--dataset", choices=("mnist", "digits"), default=None,
                    help="default: MNIST when a local copy is found, else scikit-learn digits")
     p.add_argument("--arch", choices=recipes.ARCHITECTURES, default=None,
-                   help="lenet5 (conv, default for MNIST) or mlp (LeNet-300-100, default for digits)")
+                   help="lenet5 (conv, default for MNIST), mlp (LeNet-300-100, default for "
+                   "digits) or vgg (5 conv layers, ~10x LeNet-5's multiply-adds)")
     p.add_argument("--method", choices=recipes.METHODS, default="group-lasso",
                    help="neuron-selection method (default: group-lasso)")
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default per dataset)")
@@ -188,6 +190,13 @@ def _add_demo(sub):
     p.add_argument("--overwrite", action="store_true", help="replace an existing export directory")
     p.add_argument("--data", default=None, help="path to mnist.npz or IDX files")
     p.set_defaults(handler=_cmd_demo)
+
+
+def _add_prune_inputs(parser):
+    parser.add_argument("--prune-inputs", action="store_true",
+                        help="also drop unused model-input features (a SelectFeatures layer "
+                        "after the input or its Flatten; the result then needs "
+                        "tf_neuronselect to load)")
 
 
 def build_parser():
@@ -200,6 +209,7 @@ def build_parser():
     p.add_argument("model", help="a .keras file")
     p.add_argument("--tol", type=float, default=0.0, help="group norm at or below which a unit is dead")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_prune_inputs(p)
     p.set_defaults(handler=_cmd_report)
     p = sub.add_parser("shrink", help="remove dead units; writes a smaller .keras model")
     p.add_argument("model", help="a .keras file")
@@ -207,6 +217,7 @@ def build_parser():
     p.add_argument("--tol", type=float, default=0.0)
     p.add_argument("--round-to", type=int, default=None, help="keep channel counts at multiples of N")
     p.add_argument("--overwrite", action="store_true")
+    _add_prune_inputs(p)
     p.set_defaults(handler=_cmd_shrink)
     p = sub.add_parser("export", help="write .keras, SavedModel and TFLite files plus a manifest")
     p.add_argument("model", help="a .keras file")

@@ -18,8 +18,9 @@ from tf_neuronselect.surgery.registry import get_slicer
 GATES = (Gate, TriStateReLU)
 
 
-def assemble(graph, channels, constants, statuses, notes):
-    """Layer name -> ``LayerPlan`` for every node of ``graph``, in topological order."""
+def assemble(graph, channels, constants, statuses, notes, selections=()):
+    """Layer name -> ``LayerPlan`` for every node of ``graph``, in topological order.
+    ``selections``: input-side tensor keys whose unused features a ``SelectFeatures`` drops."""
     scales = {"in": {}, "out": {}}
     gates = {node.operation.name: _plan_gate(graph, node, channels, scales)
              for node in graph.nodes if isinstance(node.operation, GATES)}
@@ -29,7 +30,22 @@ def assemble(graph, channels, constants, statuses, notes):
         plans[name] = gates.get(name) or _plan_node(graph, node, channels, constants, scales)
         _describe_units(plans[name], node, graph, channels, constants, statuses.get(name))
         plans[name].notes = notes.get(name, []) + plans[name].notes
+    for key in selections:
+        _plan_selection(plans[key[0]], len(channels.removable[key]), channels.keep(key))
     return plans
+
+
+def _plan_selection(plan, size, kept):
+    """A model input (or a Flatten reading one) followed by ``SelectFeatures(kept)``: the
+    layer itself is copied unchanged; its features are reported as its units."""
+    if plan.action != plan_lib.INPUT:
+        plan.action, plan.params_after = plan_lib.COPY, plan.params_before
+    plan.units, plan.dead = size, size - len(kept)
+    plan.reasons = {ZERO_OUTGOING: plan.dead} if plan.dead else {}
+    plan.select = kept if plan.dead else None
+    where = f"a SelectFeatures layer after '{plan.name}' keeps them" if plan.dead \
+        else "nothing to select, no layer inserted"
+    plan.notes.append(f"input features {size} -> {len(kept)} ({where})")
 
 
 def _base_plan(graph, node, channels):

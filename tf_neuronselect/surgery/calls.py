@@ -12,10 +12,12 @@ def fresh_inputs(graph):
             for tensor in graph.model.inputs}
 
 
-def model_from(graph, tensors):
-    """The new model whose inputs and outputs are the images in ``tensors`` of the old ones."""
+def model_from(graph, tensors, inputs=None):
+    """The new model whose inputs and outputs are the images in ``tensors`` of the old ones
+    (the inputs looked up in ``inputs`` instead when given)."""
     model = graph.model
-    inputs = keras.tree.map_structure(lambda t: tensors[id(t)], model._inputs_struct)
+    inputs = tensors if inputs is None else inputs
+    inputs = keras.tree.map_structure(lambda t: inputs[id(t)], model._inputs_struct)
     outputs = keras.tree.map_structure(lambda t: tensors[id(t)], model._outputs_struct)
     return keras.Model(inputs, outputs, name=graph.name)
 

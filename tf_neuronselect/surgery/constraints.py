@@ -10,22 +10,58 @@ from tf_neuronselect.surgery.constants import channel_count
 from tf_neuronselect.surgery.registry import get_slicer
 
 
-def build_channels(graph, constants, tol):
+def build_channels(graph, constants, tol, selections=()):
     """``Channels`` for every tensor of ``graph`` with pins and links from every node, plus the
-    list of ``(node, input key)`` pairs read by layers nobody knows how to slice."""
+    list of ``(node, input key)`` pairs read by layers nobody knows how to slice.
+
+    ``selections`` (from ``input_selections``) are the input-side tensors whose unused features
+    may go; every other model input keeps all its channels."""
     channels = Channels()
     for key, shape in graph.shapes.items():
         if channel_count(shape) is not None:
             channels.add(key, channel_count(shape))
     for key in graph.input_keys:
-        _pin_all(channels, key, "model input")
+        if key not in selections:
+            _pin_all(channels, key, "model input")
     for key in graph.output_keys:
         _pin_all(channels, key, "feeds a model output")
     unknown = []
     for node in graph.nodes:
         if not node.is_input:
-            unknown += _constrain(graph, node, channels, constants, tol)
+            unknown += _constrain(graph, node, channels, constants, tol, selections)
     return channels, unknown
+
+
+def input_selections(graph):
+    """Tensor keys where ``shrink(..., prune_inputs=True)`` may drop features: the output of
+    every Flatten that reads a model input directly (its flattened features; the input itself
+    then stays whole), else the model input itself (its last axis)."""
+    selections = []
+    for key in graph.input_keys:
+        if channel_count(graph.shapes[key]) is None:
+            continue
+        flattens = [n for n in graph.consumers_of(key) if _is_flatten(n)]
+        if not flattens:
+            selections.append(key)
+        for node in flattens:
+            out = graph.output_keys_of(node)[0]
+            if channel_count(graph.shapes[out]) is not None:
+                selections.append(out)
+    return selections
+
+
+def _is_flatten(node):
+    slicer = get_slicer(node.operation)
+    return (slicer is not None and len(node.outputs) == 1
+            and slicer.role(node.operation) == slicers.FLATTEN)
+
+
+def keep_one_feature(channels, selections):
+    """Keeps feature 0 of every selected input tensor nobody reads, so no input is emptied."""
+    for key in selections:
+        if channels.removable[key].all():
+            channels.pin(key, [0], "kept so the model input is not empty")
+    channels.settle()
 
 
 def _pin_all(channels, key, reason):
@@ -33,7 +69,7 @@ def _pin_all(channels, key, reason):
         channels.pin(key, slice(None), reason)
 
 
-def _constrain(graph, node, channels, constants, tol):
+def _constrain(graph, node, channels, constants, tol, selections=()):
     operation, slicer = node.operation, get_slicer(node.operation)
     inputs, outputs = graph.input_keys_of(node), graph.output_keys_of(node)
     known = all(k in channels.removable for k in inputs + outputs)
@@ -51,6 +87,8 @@ def _constrain(graph, node, channels, constants, tol):
         _link_elementwise(operation, inputs, outputs[0], channels)
     elif role == slicers.CONCATENATE:
         _link_concatenate(inputs, outputs[0], channels)
+    elif role == slicers.FLATTEN and outputs[0] in selections:
+        pass  # its features are selected on their own; the model input stays whole
     elif role == slicers.FLATTEN:
         _link_flatten(inputs[0], outputs[0], channels)
     else:

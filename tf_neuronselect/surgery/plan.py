@@ -31,6 +31,9 @@ class LayerPlan:
         units, dead: output units before and those the selection marks dead.
         reasons: reason -> removed units with it.
         notes: why units or the layer were left alone.
+        select: for a model input, or a Flatten reading one, under ``prune_inputs``: the
+            features a ``SelectFeatures`` layer inserted after its output keeps (None: no
+            layer inserted, every feature stays).
     """
 
     name: str
@@ -53,15 +56,21 @@ class LayerPlan:
     params_after: int = 0
     macs_before: int = 0
     macs_after: int = 0
+    select: np.ndarray = None
 
 
 @dataclasses.dataclass
 class Plan:
-    """Every layer's ``LayerPlan``, in topological order (a dict keyed by layer name)."""
+    """Every layer's ``LayerPlan``, in topological order (a dict keyed by layer name).
+
+    ``prune_inputs``: unused model-input features are dropped by ``SelectFeatures`` layers
+    (see ``LayerPlan.select``); the input-side layer plans carry them as their units.
+    """
 
     tol: float
     round_to: int | None
     layers: dict
+    prune_inputs: bool = False
 
     @property
     def params_before(self):

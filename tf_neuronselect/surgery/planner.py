@@ -7,29 +7,36 @@ from tf_neuronselect.selection.dead import layer_status
 from tf_neuronselect.surgery.assemble import assemble
 from tf_neuronselect.surgery.constants import propagate_constants
 from tf_neuronselect.surgery.constraints import build_channels
+from tf_neuronselect.surgery.constraints import input_selections
+from tf_neuronselect.surgery.constraints import keep_one_feature
 from tf_neuronselect.surgery.graph import ModelGraph
 from tf_neuronselect.surgery.plan import Plan
 from tf_neuronselect.surgery.sizes import enforce_sizes
 from tf_neuronselect.surgery.sizes import raise_on_unknown
+from tf_neuronselect.utils.validation import validate_bool
 from tf_neuronselect.utils.validation import validate_non_negative_float
 
 
-def make_plan(model, tol=0.0, round_to=None):
+def make_plan(model, tol=0.0, round_to=None, prune_inputs=False):
     """The ``Plan`` that removes every dead unit of ``model`` it can remove exactly (a
     ``keras.Model`` or a ``ModelGraph``); same arguments as ``shrink``."""
     graph = model if isinstance(model, ModelGraph) else ModelGraph(model)
     tol = validate_non_negative_float(tol, "tol", "shrink")
     round_to = _validate_round_to(round_to)
+    prune_inputs = validate_bool(prune_inputs, "prune_inputs", "shrink")
     layers = [n.operation for n in graph.nodes if isinstance(n.operation, keras.layers.Layer)]
     for layer in layers:
         check_finite(layer)
     statuses = {layer.name: layer_status(layer, tol) for layer in layers}
     constants = propagate_constants(graph, statuses)
-    channels, unknown = build_channels(graph, constants, tol)
+    selections = input_selections(graph) if prune_inputs else []
+    channels, unknown = build_channels(graph, constants, tol, selections)
     channels.settle()
     raise_on_unknown(graph, unknown, channels, constants)
+    keep_one_feature(channels, selections)
     notes = enforce_sizes(graph, channels, statuses, round_to)
-    return Plan(tol, round_to, assemble(graph, channels, constants, statuses, notes))
+    plans = assemble(graph, channels, constants, statuses, notes, selections)
+    return Plan(tol, round_to, plans, prune_inputs)
 
 
 def _validate_round_to(round_to):

@@ -10,7 +10,7 @@ from tf_neuronselect.surgery.planner import make_plan
 from tf_neuronselect.surgery.rewrite import rebuild
 
 
-def report(model, tol=0.0, sample_inputs=None):
+def report(model, tol=0.0, sample_inputs=None, prune_inputs=False):
     """A ``Report`` of dead units per layer, parameters and multiply-adds before/after.
 
     Args:
@@ -18,11 +18,13 @@ def report(model, tol=0.0, sample_inputs=None):
         tol: group-norm tolerance below which a unit counts as dead.
         sample_inputs: optional inputs; if given, the shrunk model is built and the largest
             absolute output change it causes on them is reported.
+        prune_inputs: plan as ``shrink(..., prune_inputs=True)`` does: the model input (or
+            the Flatten reading it) gets a line whose units are its features, kept/total.
     """
     graph = ModelGraph(model)
     if sample_inputs is not None:
         _check_sample_inputs(model, sample_inputs)
-    plan = make_plan(graph, tol)
+    plan = make_plan(graph, tol, prune_inputs=prune_inputs)
     layers = [_layer_report(p) for p in plan.layers.values() if p.units or p.params_before]
     change = None
     if sample_inputs is not None:

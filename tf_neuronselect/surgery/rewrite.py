@@ -5,6 +5,7 @@ import dataclasses
 import keras
 import numpy as np
 
+from tf_neuronselect.layers.select_features import SelectFeatures
 from tf_neuronselect.surgery import plan as plan_lib
 from tf_neuronselect.surgery.assemble import slicer_weights
 from tf_neuronselect.surgery.calls import copy_call
@@ -19,7 +20,8 @@ from tf_neuronselect.surgery.registry import get_slicer
 _EPSILON = 1e-3
 
 
-def shrink(model, tol=0.0, round_to=None, keep_training_layers=False, collapse_linear=False):
+def shrink(model, tol=0.0, round_to=None, keep_training_layers=False, collapse_linear=False,
+           prune_inputs=False):
     """A smaller functional model computing the same outputs as ``model``.
 
     Removes every dead unit that can go exactly (see ``tf_neuronselect.report`` for what is
@@ -42,12 +44,18 @@ def shrink(model, tol=0.0, round_to=None, keep_training_layers=False, collapse_l
             it (``W1 W2``, ``b1 W2 + b2``) where that lowers the multiply-adds: the depth
             reduction of tri-state ReLUs whose depth gate learned ``d = 1``. The plan's
             parameter counts do not include this step.
+        prune_inputs: also drop the model-input features no layer uses (every outgoing
+            group of the feature is <= tol in every consumer): a
+            ``tf_neuronselect.layers.SelectFeatures`` layer is inserted right after the input
+            (its last axis), or after a Flatten that reads the input (the flattened features),
+            and the consumers' kernels lose those rows. The model keeps its input signature.
+            Off by default: a model holding ``SelectFeatures`` needs tf_neuronselect to load.
 
     Returns:
         A new ``keras.Model`` (functional) with fresh weights; ``model`` is not changed.
     """
     graph = ModelGraph(model)
-    plan = make_plan(graph, tol, round_to)
+    plan = make_plan(graph, tol, round_to, prune_inputs)
     if keep_training_layers:
         return rebuild(graph, keep_for_training(plan))
     compact = rebuild(graph, plan, stock_only=True)
@@ -70,7 +78,7 @@ def keep_for_training(plan):
                 layer_plan, action=plan_lib.SLICE if kept else plan_lib.COPY, scale=None,
                 relu_after=False, params_after=_gate_params(layer_plan))
         layers[name] = layer_plan
-    return plan_lib.Plan(plan.tol, plan.round_to, layers)
+    return dataclasses.replace(plan, layers=layers)
 
 
 def _gate_params(layer_plan):
@@ -87,16 +95,26 @@ def rebuild(graph, plan, stock_only=False):
     layer configs: they only matter for training, and without them the saved model loads with
     plain Keras.
     """
-    tensors = fresh_inputs(graph)
+    inputs = fresh_inputs(graph)
+    tensors = dict(inputs)
     for node in graph.nodes:
-        if node.is_input:
-            continue
-        args, kwargs = node.arguments.fill_in(tensors)
-        outputs = _execute(node.operation, plan.layers[node.operation.name], args, kwargs,
-                           stock_only)
-        for old, new in zip(node.outputs, keras.tree.flatten(outputs)):
-            tensors[id(old)] = new
-    return model_from(graph, tensors)
+        layer_plan = plan.layers[node.operation.name]
+        if not node.is_input:
+            args, kwargs = node.arguments.fill_in(tensors)
+            outputs = _execute(node.operation, layer_plan, args, kwargs, stock_only)
+            for old, new in zip(node.outputs, keras.tree.flatten(outputs)):
+                tensors[id(old)] = new
+        if layer_plan.select is not None:
+            old = node.outputs[0]
+            tensors[id(old)] = _select(layer_plan, tensors[id(old)], graph)
+    return model_from(graph, tensors, inputs)
+
+
+def _select(plan, tensor, graph):
+    name = f"{plan.name}_select"
+    layer = SelectFeatures([int(i) for i in plan.select],
+                           name=None if name in graph.operations else name)
+    return layer(tensor)
 
 
 def _execute(operation, plan, args, kwargs, stock_only=False):

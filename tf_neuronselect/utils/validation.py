@@ -3,6 +3,8 @@
 import math
 import numbers
 
+import numpy as np
+
 
 def validate_non_negative_float(value, name, owner):
     """Returns ``value`` as a float, or raises ``ValueError``/``TypeError`` naming the argument."""
@@ -20,6 +22,16 @@ def validate_non_negative_float(value, name, owner):
             f"(0 disables this term)."
         )
     return value
+
+
+def validate_bool(value, name, owner):
+    """Returns ``value`` if it is a bool (NumPy bools included), else raises ``TypeError``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"{owner}: expected `{name}` to be a bool. Received: {name}={value!r} of type "
+            f"{type(value).__name__}. How to fix: pass {name}=True or {name}=False."
+        )
+    return bool(value)
 
 
 def validate_unit_interval(value, name, owner):
