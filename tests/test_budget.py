@@ -197,34 +197,66 @@ def _tiny_gate_model():
     return keras.Model(inputs, keras.layers.Dense(3, name="head")(x))
 
 
-def test_latency_budget_times_the_shrunk_tflite_model(monkeypatch):
+def _fake_timing(monkeypatch):
+    """LiteRT timing replaced by 1 microsecond per parameter of the model that was converted."""
     from tf_neuronselect.exporting import latency
 
-    timed = []
+    converted = []
+    monkeypatch.setattr(latency, "_write_tflite",
+                        lambda model, directory: converted.append(model) or model)
+    monkeypatch.setattr(latency, "_median_ms",
+                        lambda models, *timing: [0.001 * m.count_params() for m in models])
+    return converted
 
-    def fake_latency(model, *args):
-        timed.append(model)
-        return 0.001 * model.count_params()
 
-    monkeypatch.setattr(latency, "tflite_latency_ms", fake_latency)
-    model = _tiny_gate_model()
+def _close_gates(model, count):
     theta = model.get_layer("gate").theta
-    theta.assign(np.where(np.arange(32) < 20, 0.0, 1.0).astype("float32"))
+    theta.assign(np.where(np.arange(32) < count, 0.0, 1.0).astype("float32"))
+
+
+def test_latency_budget_times_the_shrunk_tflite_model(monkeypatch):
+    converted = _fake_timing(monkeypatch)
+    model = _tiny_gate_model()
+    _close_gates(model, 20)
     budget = ns.LatencyBudget(milliseconds=0.2)
     budget.set_model(model)
     # What is timed is shrink(model): 12 units left, no Gate (stock layers only).
     assert budget.size() == pytest.approx(0.001 * (6 * 12 + 12 + 12 * 3 + 3))
-    assert not any(isinstance(layer, ns.Gate) for layer in timed[-1].layers)
+    assert not any(isinstance(layer, ns.Gate) for layer in converted[-1].layers)
+
+
+def test_latency_fraction_is_timed_against_the_starting_model(monkeypatch):
+    converted = _fake_timing(monkeypatch)
+    model = _tiny_gate_model()
+    budget = ns.LatencyBudget(fraction=0.5)
+    budget.set_model(model)
+    budget.on_train_begin()  # converts the starting model once: the reference
+    assert len(converted) == 1 and converted[0].count_params() == 6 * 32 + 32 + 32 * 3 + 3
+    _close_gates(model, 20)
+    assert budget.size() == pytest.approx((6 * 12 + 12 + 12 * 3 + 3) / (6 * 32 + 32 + 32 * 3 + 3))
+    assert budget.key == "latency_fraction" and budget.target == 0.5
 
 
 def test_latency_is_measured_with_litert():
-    milliseconds = ns.tflite_latency_ms(_tiny_gate_model(), rounds=2, iterations=5, warmup=1)
+    model = _tiny_gate_model()
+    milliseconds = ns.tflite_latency_ms(model, rounds=2, iterations=5, warmup=1)
     assert 0 < milliseconds < 1000
+    budget = ns.LatencyBudget(fraction=0.5, rounds=2, iterations=5)
+    model.compile("sgd", "mse")
+    budget.set_model(model)
+    budget.on_train_begin()
+    assert 0 < budget.size() < 100  # same model as the reference: a ratio near 1
+    with pytest.warns(UserWarning, match="LatencyBudget: the model ended at latency_fraction="):
+        budget.on_train_end()
+    assert budget._reference is None  # the reference file is cleaned up
 
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"milliseconds": 0}, "expected `milliseconds` to be a positive number. Received: "
                           "milliseconds=0"),
+    ({}, "expected exactly one target, `milliseconds` or `fraction`. Received: "
+         "milliseconds=None, fraction=None"),
+    ({"milliseconds": 1.0, "fraction": 0.5}, "expected exactly one target"),
     ({"milliseconds": "1ms"}, "Received: milliseconds='1ms'"),
     ({"milliseconds": 1.0, "batch_size": 0}, "expected `batch_size` to be a positive int. "
                                              "Received: batch_size=0"),

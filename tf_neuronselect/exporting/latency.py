@@ -20,52 +20,92 @@ def _positive_int(value, name):
     return value
 
 
+def _write_tflite(model, directory):
+    directory = Path(directory)
+    saved_model.write_saved_model(model, directory / "saved_model")
+    path = directory / "model.tflite"
+    path.write_bytes(tflite.convert_saved_model(directory / "saved_model"))
+    return path
+
+
+def _median_ms(paths, batch_size, num_threads, rounds, iterations, warmup):
+    calls = [benchmark.litert_call(path, batch_size, num_threads) for path in paths]
+    return [m * 1e3 for m in benchmark.interleaved_medians(calls, rounds, iterations, warmup)]
+
+
 def tflite_latency_ms(model, batch_size=1, num_threads=1, rounds=5, iterations=50, warmup=10):
     """Median milliseconds per ``invoke`` of ``model`` converted to a float32 TFLite file,
     run by LiteRT with ``num_threads`` threads on a batch of ``batch_size`` random inputs."""
     with tempfile.TemporaryDirectory() as scratch:
-        scratch = Path(scratch)
-        saved_model.write_saved_model(model, scratch / "saved_model")
-        path = scratch / "model.tflite"
-        path.write_bytes(tflite.convert_saved_model(scratch / "saved_model"))
-        call = benchmark.litert_call(path, batch_size, num_threads)
-        (median,) = benchmark.interleaved_medians([call], rounds, iterations, warmup)
-    return median * 1e3
+        path = _write_tflite(model, scratch)
+        (median,) = _median_ms([path], batch_size, num_threads, rounds, iterations, warmup)
+    return median
+
+
+def _validate_target(milliseconds, fraction):
+    if (milliseconds is None) == (fraction is None):
+        raise ValueError(
+            "LatencyBudget: expected exactly one target, `milliseconds` or `fraction`. "
+            f"Received: milliseconds={milliseconds!r}, fraction={fraction!r}. How to fix: "
+            "pass e.g. LatencyBudget(fraction=0.3) (of the model's latency when training "
+            "starts) or LatencyBudget(milliseconds=0.05)."
+        )
+    key, value = ("milliseconds", milliseconds) if fraction is None else ("fraction", fraction)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(
+            f"LatencyBudget: expected `{key}` to be a positive number. Received: "
+            f"{key}={value!r}. How to fix: time the dense model first, e.g. "
+            "tflite_latency_ms(model), and ask for a fraction of it."
+        )
+    return ("latency_ms" if fraction is None else "latency_fraction"), float(value)
 
 
 class LatencyBudget(BudgetController):
-    """A latency target in milliseconds: ``LatencyBudget(milliseconds=0.05)``.
+    """A latency target: ``LatencyBudget(milliseconds=0.05)`` or ``LatencyBudget(fraction=0.3)``.
 
     At each update the model is shrunk (``tf_neuronselect.shrink``, stock layers only),
     converted to a float32 TFLite file and timed with LiteRT on this machine (median of
-    ``rounds`` rounds of ``iterations`` calls at ``batch_size``). An update costs a
-    conversion (about a second for LeNet-5) plus the timing, so prefer a few updates per
-    epoch at most. Latency has a floor (interpreter overhead, the layers that cannot
-    shrink): a target below it drives every removable unit out, and the controller's
-    rollbacks then hold the model at the smallest size it reached above the band. Timings
-    are noisy on a busy machine; ``rounds`` and ``iterations`` trade update cost for
-    steadier measurements. See ``BudgetController`` for the control rule and the other
-    arguments.
+    ``rounds`` rounds of ``iterations`` calls at ``batch_size``). With ``fraction`` the
+    target is relative to the model as it was when training started: that reference file is
+    timed in the same interleaved rounds at every update, so a machine that gets busier or
+    quieter during training moves both timings alike and the measured ratio stays honest
+    (prefer it on shared machines; ``milliseconds`` is an absolute target and moves with the
+    load). An update costs a conversion (about a second for LeNet-5) plus the timing, so
+    prefer a few updates per epoch at most. Latency has a floor (interpreter overhead, the
+    layers that cannot shrink): a target below it drives every removable unit out, and the
+    controller's rollbacks then hold the model at the smallest size it reached above the
+    band. See ``BudgetController`` for the control rule and the other arguments.
     """
 
-    key = "latency_ms"
-
-    def __init__(self, milliseconds, batch_size=1, num_threads=1, rounds=5, iterations=50,
-                 **kwargs):
+    def __init__(self, milliseconds=None, fraction=None, batch_size=1, num_threads=1,
+                 rounds=5, iterations=50, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(milliseconds, bool) or not isinstance(milliseconds, (int, float)) or \
-                not milliseconds > 0:
-            raise ValueError(
-                "LatencyBudget: expected `milliseconds` to be a positive number. Received: "
-                f"milliseconds={milliseconds!r}. How to fix: time the dense model first, e.g. "
-                "tflite_latency_ms(model), and ask for a fraction of it."
-            )
-        self.target = float(milliseconds)
+        self.key, self.target = _validate_target(milliseconds, fraction)
         self.batch_size = _positive_int(batch_size, "batch_size")
         self.num_threads = _positive_int(num_threads, "num_threads")
         self.rounds = _positive_int(rounds, "rounds")
         self.iterations = _positive_int(iterations, "iterations")
+        self._scratch = None
+        self._reference = None
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.key == "latency_fraction" and self._reference is None:
+            self._scratch = tempfile.TemporaryDirectory()
+            self._reference = _write_tflite(shrink(self.model, tol=self.tol),
+                                            Path(self._scratch.name) / "reference")
 
     def size(self):
-        return tflite_latency_ms(shrink(self.model, tol=self.tol), self.batch_size,
-                                 self.num_threads, self.rounds, self.iterations)
+        timing = (self.batch_size, self.num_threads, self.rounds, self.iterations, 10)
+        with tempfile.TemporaryDirectory() as scratch:
+            path = _write_tflite(shrink(self.model, tol=self.tol), scratch)
+            if self._reference is None:
+                return _median_ms([path], *timing)[0]
+            reference_ms, current_ms = _median_ms([self._reference, path], *timing)
+        return current_ms / reference_ms
+
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch, self._reference = None, None
