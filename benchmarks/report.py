@@ -22,7 +22,8 @@ def results_dir():
 
 
 RESULTS = results_dir()
-ARCH_LABEL = {"lenet5": "LeNet-5-Caffe", "mlp": "LeNet-300-100"}
+ARCH_LABEL = {"lenet5": "LeNet-5-Caffe", "mlp": "LeNet-300-100", "vgg": "VGG-style (5 conv)"}
+ARCHS = ("lenet5", "mlp", "vgg")
 METHOD_ORDER = ("dense", "l2-dropout", "uniform", "tfmot", "group-lasso", "sparse-group-lasso",
                 "li-lo", "gate", "tri-state")
 
@@ -138,23 +139,34 @@ def mnist_markdown(payload):
              f"{settings['epochs']}, fine-tune epochs {settings['finetune_epochs']}; "
              f"training: {settings['learning_rate']}; fine-tune: {settings['finetune']}; "
              f"latency: {settings['latency']}. Units: LeNet-5 conv1-conv2-fc1 inputs-fc1, "
-             "LeNet-300-100 inputs-fc1-fc2 (the model's real widths after ns.shrink). "
-             "'fc1 inputs nonzero': fc1 input features (LeNet-5 flattened conv2 features, "
+             "LeNet-300-100 inputs-fc1-fc2, VGG-style conv1-...-conv5-fc1 inputs-fc1 (the "
+             "model's real widths after ns.shrink). "
+             "'fc1 inputs nonzero': fc1 input features (flattened features of the last conv, "
              "LeNet-300-100 pixels) with any non-zero outgoing weight after training; ns.shrink "
-             "removes fc1 inputs only together with whole conv2 channels and never drops model "
-             "input pixels, so the rest stay in the model and in the parameter count "
-             "(`params_if_unused_fc1_inputs_dropped` in mnist.json says what dropping them would "
-             "give). Speedup = dense TFLite latency / compact TFLite "
-             f"latency. Total wall time so far: {payload.get('seconds_total', 0) / 60:.1f} min.",
-             ""]
-    for arch in ("lenet5", "mlp"):
+             "removes conv-fed fc1 inputs only together with whole channels of the last conv "
+             "(the rest stay in the model and in the parameter count; "
+             "`params_if_unused_fc1_inputs_dropped` in mnist.json says what dropping them would "
+             "give), and LeNet-300-100 runs are shrunk with prune_inputs=True, so unused pixels "
+             "go (a SelectFeatures layer after the Flatten). Speedup = dense TFLite latency / compact TFLite "
+             f"latency. Total wall time so far: {payload.get('seconds_total', 0) / 60:.1f} min"
+             + _per_arch_minutes(payload) + ".", ""]
+    for arch in ARCHS:
         if not any(r["arch"] == arch for r in payload["runs"]):
             continue
+        anchors = payload["anchors"].get(arch) or []
         parts += [f"### {ARCH_LABEL[arch]}", "", mnist_table(payload, arch), "",
-                  "Targets: " + targets_text(payload, arch), "", "Published anchors: "
-                  + "; ".join(f"{a['method']} {a['units']} at {a['error_pct']}%"
-                              for a in payload["anchors"][arch]), ""]
+                  "Targets: " + targets_text(payload, arch), ""]
+        if anchors:
+            parts += ["Published anchors: " + "; ".join(
+                f"{a['method']} {a['units']} at {a['error_pct']}%" for a in anchors), ""]
     return "\n".join(parts)
+
+
+def _per_arch_minutes(payload):
+    by_arch = payload.get("seconds_by_arch") or {}
+    if len(by_arch) < 2:
+        return ""
+    return " (" + ", ".join(f"{ARCH_LABEL.get(a, a)} {s / 60:.1f}" for a, s in by_arch.items()) + ")"
 
 
 def write_mnist_markdown(name, payload):
@@ -169,7 +181,7 @@ def pareto_plot(payload, path):
     import matplotlib.pyplot as plt
     import matplotlib.ticker  # noqa: F401
 
-    archs = [a for a in ("lenet5", "mlp") if any(r["arch"] == a for r in payload["runs"])]
+    archs = [a for a in ARCHS if any(r["arch"] == a for r in payload["runs"])]
     if not archs:
         return None
     figure, axes = plt.subplots(1, len(archs), figsize=(6.5 * len(archs), 4.8), squeeze=False)

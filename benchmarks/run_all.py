@@ -31,6 +31,7 @@ SCRIPTS = (
     ("bench_mnist.py", True),
     ("bench_tfmot.py", True),
     ("bench_extras.py", True),
+    ("bench_budgets.py", True),
     ("bench_prox_step.py", False),
     ("bench_export.py", False),
     ("bench_rewrite.py", False),

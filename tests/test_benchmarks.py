@@ -53,14 +53,15 @@ def test_run_all_writes_every_file(quick_results):
     out, stdout = quick_results
     for name in ("mnist.json", "mnist.md", "mnist_pareto.png", "tfmot.json", "tfmot.md",
                  "extras.json", "extras.md", "extras_sparse_regression.png",
-                 "extras_convergence.png", "run_all.json", "RESULTS.md"):
+                 "extras_convergence.png", "budgets.json", "budgets.md", "run_all.json",
+                 "RESULTS.md"):
         assert (out / name).is_file(), f"missing {name}"
     assert not list(out.glob("*.tmp*")), "temporary files left behind"
-    assert "[1/3]" in stdout and "bench_mnist.py" in stdout  # progress lines
+    assert "[1/4]" in stdout and "bench_mnist.py" in stdout  # progress lines
     summary = _load(out, "run_all")
     assert summary["quick"] is True
     assert [s["script"] for s in summary["steps"]] == [
-        "bench_mnist.py", "bench_tfmot.py", "bench_extras.py"]
+        "bench_mnist.py", "bench_tfmot.py", "bench_extras.py", "bench_budgets.py"]
     assert all(s["status"] == "ok" for s in summary["steps"])
 
 
@@ -74,10 +75,12 @@ def test_mnist_json_structure(quick_results):
         for method in ("dense", "l2-dropout", "uniform", "group-lasso", "sparse-group-lasso",
                        "li-lo", "gate", "tri-state"):
             assert (arch, method) in methods
+    for method in ("dense", "uniform", "group-lasso", "sparse-group-lasso", "gate", "tri-state"):
+        assert ("vgg", method) in methods
     for row in payload["runs"]:
         assert set(row["error_pct"]) == {"trained", "shrunk", "finetuned"}
         assert row["params"] > 0 and row["macs"] > 0 and row["tflite_bytes"] > 0
-        assert len(row["units"].split("-")) == (4 if row["arch"] == "lenet5" else 3)
+        assert len(row["units"].split("-")) == {"lenet5": 4, "mlp": 3, "vgg": 7}[row["arch"]]
         if row["method"] != "dense":
             assert set(row["latency"]) == {"batch1", "batch64"}
             assert row["latency"]["batch1"]["ratio"] > 0
@@ -90,6 +93,7 @@ def test_markdown_tables(quick_results):
     out, _ = quick_results
     text = (out / "RESULTS.md").read_text()
     assert "### LeNet-5-Caffe" in text and "### LeNet-300-100" in text
+    assert "### VGG-style (5 conv)" in text
     assert "| method (strength) | error % trained |" in text
     assert "TFMOT" in text and "Sparse linear regression" in text
     assert "Targets:" in text
@@ -106,3 +110,117 @@ def test_tfmot_and_extras_structure(quick_results):
     extras = _load(out, "extras")
     assert len(extras["sparse_regression"]["methods"]) == 2
     assert extras["convergence"]["runs"][0]["units_trace"][0] == extras["convergence"]["width"]
+
+
+def test_budgets_structure(quick_results):
+    out, _ = quick_results
+    budgets = _load(out, "budgets")
+    assert [r["measure"] for r in budgets["runs"]] == ["params", "params", "macs",
+                                                      "latency_fraction"]
+    for row in budgets["runs"]:
+        assert row["ratio"] == pytest.approx(row["reached"] / row["target"], abs=1e-3)
+        assert row["params"] > 0 and row["updates"] >= 1
+    assert budgets["runs"][1]["every_n_steps"] >= 1
+    assert budgets["runs"][3]["timing_after_training"]["compact_ms"] > 0
+    assert "| budget | target | reached |" in (out / "budgets.md").read_text()
+
+
+def _fake_bench(monkeypatch, tmp_path):
+    """bench_mnist with training replaced by a stub that returns made-up rows (no TensorFlow
+    training): exercises the plan and --merge bookkeeping only."""
+    import types
+
+    import numpy as np
+
+    monkeypatch.syspath_prepend(str(BENCH))
+    import _common
+    import bench_mnist
+    import report
+
+    for module in (_common, bench_mnist, report):
+        monkeypatch.setattr(module, "RESULTS", tmp_path)
+    monkeypatch.setattr(bench_mnist, "load_data", lambda quick: types.SimpleNamespace(
+        x_train=np.zeros((8, 28, 28, 1)), y_train=np.zeros(8), x_test=np.zeros((4, 28, 28, 1)),
+        y_test=np.zeros(4), input_shape=(28, 28, 1), num_classes=10, source="fake"))
+    dense_tflite = tmp_path / "dense.tflite"
+    dense_tflite.write_bytes(b"0")
+    calls = []
+    params = {"gate": {1e-3: 1000, 2e-3: 500}}
+
+    def run_one(arch, method, strength, data, settings, schedule="per-layer", widths=None,
+                dense_ref=None):
+        calls.append((arch, method, strength, dense_ref and dense_ref["tflite_path"]))
+        size = 100000 if method == "dense" else params.get(method, {}).get(strength, 700)
+        row = {"arch": arch, "method": method,
+               "strength": strength if method != "uniform" else None,
+               "schedule": schedule if method in bench_mnist.SELECTION_METHODS else None,
+               "widths": list(widths) if widths else None, "epochs": 1, "finetune_epochs": 0,
+               "error_pct": {"trained": 1.0, "shrunk": 1.0, "finetuned": None},
+               "final_error_pct": 1.0, "units": "784-10-10", "params": size, "macs": size,
+               "tflite_bytes": 1, "train_seconds": 2.0, "shrink_seconds": 0.0,
+               "finetune_seconds": 0.0, "latency": None}
+        if dense_ref is None:
+            row["tflite_path"] = str(dense_tflite)
+        else:
+            row["compression"] = dense_ref["params"] / size
+        return row
+
+    monkeypatch.setattr(bench_mnist, "run_one", run_one)
+
+    def main(*argv):
+        calls.clear()
+        monkeypatch.setattr(sys, "argv", ["bench_mnist.py", "--name", "m", *argv])
+        bench_mnist.main()
+        return json.loads((tmp_path / "m.json").read_text())
+
+    return main, calls
+
+
+def test_merge_replaces_matching_runs_and_keeps_the_rest(monkeypatch, tmp_path):
+    main, calls = _fake_bench(monkeypatch, tmp_path)
+    first = main("--arch", "mlp", "--methods", "dense", "gate", "uniform", "--strengths", "1e-3",
+                 "--no-global")
+    assert [(r["method"], r["strength"]) for r in first["runs"]] == [
+        ("dense", 0.0), ("gate", 1e-3), ("uniform", None)]
+    assert first["runs"][2]["matched_to"]["params"] == 1000
+
+    # dense not requested: the stored dense row and its TFLite stay the reference
+    merged = main("--merge", "--arch", "mlp", "--methods", "gate", "--strengths", "1e-3", "2e-3",
+                  "--no-global")
+    assert [c[:3] for c in calls] == [("mlp", "gate", 1e-3), ("mlp", "gate", 2e-3)]
+    assert all(c[3] == first["runs"][0]["tflite_path"] for c in calls)
+    assert [(r["method"], r["strength"]) for r in merged["runs"]] == [
+        ("dense", 0.0), ("gate", 1e-3), ("uniform", None), ("gate", 2e-3)]
+    assert merged["runs"][0] == first["runs"][0] and merged["runs"][2] == first["runs"][2]
+    assert merged["seconds_total"] == pytest.approx(sum(r["seconds"] for r in merged["runs"]))
+    assert set(merged["seconds_by_arch"]) == {"mlp"} and len(merged["invocations"]) == 2
+
+    # the uniform baseline is matched to the best selection run of the merged set
+    again = main("--merge", "--arch", "mlp", "--methods", "uniform")
+    assert [c[1] for c in calls] == ["uniform"]
+    assert [r["method"] for r in again["runs"]].count("uniform") == 1
+    assert again["runs"][2]["matched_to"]["params"] == 500
+
+    # dense requested explicitly: retrained and its row replaced
+    main("--merge", "--arch", "mlp", "--methods", "dense")
+    assert [c[1] for c in calls] == ["dense"]
+    with pytest.raises(SystemExit):
+        main("--merge", "--quick", "--arch", "mlp", "--methods", "dense")
+
+
+def test_default_plan_per_architecture(monkeypatch, tmp_path):
+    _fake_bench(monkeypatch, tmp_path)
+    import argparse
+
+    import bench_mnist
+
+    args = argparse.Namespace(arch=["vgg", "lenet5"], methods=None, strengths=None, runs=None,
+                              quick=False, no_global=False)
+    plan = bench_mnist.build_plan(args)
+    vgg = [p for p in plan if p[0] == "vgg"]
+    assert vgg[0][1] == "dense" and vgg[-1][1] == "uniform" and plan[0][0] == "vgg"
+    assert {p[1] for p in vgg} == {"dense", "uniform", *bench_mnist.SWEEPS["vgg"]}
+    assert not any(p[3] == "global" for p in vgg)
+    assert any(p[0] == "lenet5" and p[3] == "global" for p in plan)
+    args.runs, args.methods = ["gate:1e-3"], ["gate"]
+    assert bench_mnist.build_plan(args).count(("vgg", "dense", 0.0, None)) == 1
