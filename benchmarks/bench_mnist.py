@@ -56,7 +56,8 @@ SWEEPS = {
     },
 }
 # The VGG-style net costs ~10x LeNet-5's multiply-adds per image: a reduced method set (no li-lo,
-# no L2 + dropout, no global-strength comparison) keeps it to ~15-20 minutes on 2 cores.
+# no L2 + dropout, no global-strength comparison) keeps it to ~25 min on 2 quiet cores (~40
+# under load: results/mnist.json seconds_by_arch).
 # Its learning rate is 0.02 and it trains 3 epochs. Group lasso in 3 epochs: 2e-3 kills nothing,
 # 3e-3 only fc1 units (0.79% error, 1.3x), 6e-3 reaches 11x at 1.2%, 1e-2 29x at 1.5% (the
 # untried 4e-3-5e-3, or more epochs, is where dense error at a large compression may lie).

@@ -52,7 +52,17 @@ def _rewritten_vs_direct(data):
             "`benchmarks/bench_rewritten_vs_direct.py`)."]
 
 
-SECTIONS = [("prox_step", _prox_step), ("rewrite", _rewrite),
+def _budgets(data):
+    lines = ["- Budgets on LeNet-5 / MNIST, group lasso started at 1e-3 "
+             "(`benchmarks/bench_budgets.py`): reached / target"]
+    for row in data["runs"]:
+        verdict = "within +-10%" if row["within_tolerance"] else "missed"
+        lines.append(f"  - {row['label']}: **{row['ratio']:.3f}** ({verdict}), test error "
+                     f"{row['test_error_pct']}%, {row['params']:,} parameters")
+    return lines
+
+
+SECTIONS = [("budgets", _budgets), ("prox_step", _prox_step), ("rewrite", _rewrite),
             ("rewritten_vs_direct", _rewritten_vs_direct), ("export", _export)]
 
 

@@ -313,8 +313,11 @@ def results_markdown():
         parts += [extras_markdown(extras), "",
                   "![sparse regression](extras_sparse_regression.png) "
                   "![convergence](extras_convergence.png)", ""]
+    budgets = RESULTS / "budgets.md"
+    if budgets.is_file():  # written by bench_budgets.py with its JSON
+        parts += [budgets.read_text(), ""]
     others = sorted(p.stem for p in RESULTS.glob("*.json")
-                    if p.stem not in ("mnist", "tfmot", "extras", "run_all"))
+                    if p.stem not in ("mnist", "tfmot", "extras", "run_all", "budgets"))
     if others:
         parts += ["## Other benchmark files", "", ", ".join(f"`{o}.json`" for o in others), ""]
     return "\n".join(parts)

@@ -1,6 +1,6 @@
 """Runs every benchmark, each in its own process, then writes results/RESULTS.md.
 
-    python benchmarks/run_all.py            # full run (`make bench`), about an hour on 2 cores
+    python benchmarks/run_all.py            # full run (`make bench`), ~1h45 on 2 cores
     python benchmarks/run_all.py --quick    # smoke run (`make bench-quick`), a few minutes
 
 The full run writes into benchmarks/results/; ``--quick`` writes into benchmarks/results/quick/
@@ -9,6 +9,10 @@ tf-keras and tensorflow-model-optimization: they are installed into this interpr
 environment with ``pip install --no-deps`` when missing (``--no-install`` skips that, and the
 baseline then records why it was skipped). Each script runs in a subprocess because importing
 tfmot switches the whole process to legacy tf_keras.
+
+Run time on 2 cores, from the per-row wall times in results/mnist.json (``seconds_by_arch``) and
+budgets.json: LeNet-5 ~32 min, LeNet-300-100 ~16 min, the VGG-style net ~25-40 min, budgets
+~15 min, TFMOT, extras and the micro-benchmarks ~10 min.
 """
 
 import argparse
