@@ -121,6 +121,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5k images, 2 epochs")
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--only", default=None, metavar="LABEL_PREFIX",
+                        help="run only the budgets whose label starts with this (e.g. TFLite) "
+                             "and replace their rows in the existing budgets.json")
     args = parser.parse_args()
 
     import tf_neuronselect as ns
@@ -159,6 +162,13 @@ def main():
                             "train_examples": len(data.x_train), "quick": args.quick},
                "dense": {"params": plan.params_before, "macs": plan.macs_before,
                          "latency_ms": dense_ms}, "runs": []}
+    if args.only:
+        budgets = [b for b in budgets if b[0].startswith(args.only)]
+        stored = RESULTS / "budgets.json"
+        if stored.is_file():
+            old = json.loads(stored.read_text())
+            payload["runs"] = [r for r in old["runs"] if not r["label"].startswith(args.only)]
+            payload["dense"] = old["dense"]  # the rows kept were measured against it
     for label, make_budget in budgets:
         payload["runs"].append(run(label, make_budget, data, epochs, dense_tflite))
         _common.write_result("budgets", payload)

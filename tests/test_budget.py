@@ -206,6 +206,8 @@ def _fake_timing(monkeypatch):
                         lambda model, directory: converted.append(model) or model)
     monkeypatch.setattr(latency, "_median_ms",
                         lambda models, *timing: [0.001 * m.count_params() for m in models])
+    monkeypatch.setattr(latency, "_median_ratio", lambda models, *timing:
+                        models[1].count_params() / models[0].count_params())
     return converted
 
 
@@ -235,6 +237,19 @@ def test_latency_fraction_is_timed_against_the_starting_model(monkeypatch):
     _close_gates(model, 20)
     assert budget.size() == pytest.approx((6 * 12 + 12 + 12 * 3 + 3) / (6 * 32 + 32 + 32 * 3 + 3))
     assert budget.key == "latency_fraction" and budget.target == 0.5
+
+
+def test_latency_of_an_unchanged_architecture_is_pooled(monkeypatch):
+    from tf_neuronselect.exporting import latency
+
+    measurements = iter([1.0, 3.0, 2.0, 9.0])
+    monkeypatch.setattr(latency.LatencyBudget, "_measure", lambda self, m: next(measurements))
+    model = _tiny_gate_model()
+    budget = ns.LatencyBudget(milliseconds=1.0)
+    budget.set_model(model)
+    assert [budget.size(), budget.size(), budget.size()] == [1.0, 2.0, 2.0]  # medians so far
+    _close_gates(model, 20)  # a new architecture starts its own samples
+    assert budget.size() == 9.0
 
 
 def test_latency_is_measured_with_litert():

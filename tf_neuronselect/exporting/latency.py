@@ -1,6 +1,7 @@
 """A measured-latency budget: the strengths are steered by the TFLite latency of the model
 ``shrink`` would give now, timed with LiteRT on this machine."""
 
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -31,6 +32,24 @@ def _write_tflite(model, directory):
 def _median_ms(paths, batch_size, num_threads, rounds, iterations, warmup):
     calls = [benchmark.litert_call(path, batch_size, num_threads) for path in paths]
     return [m * 1e3 for m in benchmark.interleaved_medians(calls, rounds, iterations, warmup)]
+
+
+def _median_ratio(paths, batch_size, num_threads, rounds, iterations, warmup):
+    """Median over interleaved rounds of (second file's time / first file's time): a ratio
+    per round cancels load that changes between rounds."""
+    calls = [benchmark.litert_call(path, batch_size, num_threads) for path in paths]
+    ratios = []
+    for _ in range(rounds):
+        reference, current = benchmark.interleaved_medians(calls, 1, iterations, warmup)
+        ratios.append(current / reference)
+        warmup = 0
+    return statistics.median(ratios)
+
+
+def _signature(model):
+    """What latency depends on: every layer's type and weight shapes (not the values)."""
+    return tuple((type(layer).__name__, tuple(tuple(w.shape) for w in layer.weights))
+                 for layer in model.layers)
 
 
 def tflite_latency_ms(model, batch_size=1, num_threads=1, rounds=5, iterations=50, warmup=10):
@@ -67,10 +86,11 @@ class LatencyBudget(BudgetController):
     converted to a float32 TFLite file and timed with LiteRT on this machine (median of
     ``rounds`` rounds of ``iterations`` calls at ``batch_size``). With ``fraction`` the
     target is relative to the model as it was when training started: that reference file is
-    timed in the same interleaved rounds at every update, so a machine that gets busier or
-    quieter during training moves both timings alike and the measured ratio stays honest
-    (prefer it on shared machines; ``milliseconds`` is an absolute target and moves with the
-    load). An update costs a conversion (about a second for LeNet-5) plus the timing, so
+    timed in the same interleaved rounds at every update and the size is the median of the
+    per-round ratios, so a machine that gets busier or quieter during training moves both
+    timings alike (prefer it on shared machines; ``milliseconds`` is an absolute target and
+    moves with the load). Measurements of an architecture that did not change since the
+    last update are pooled (median of all of them), so noise alone cannot move the size. An update costs a conversion (about a second for LeNet-5) plus the timing, so
     prefer a few updates per epoch at most. Latency has a floor (interpreter overhead, the
     layers that cannot shrink): a target below it drives every removable unit out, and the
     controller's rollbacks then hold the model at the smallest size it reached above the
@@ -87,6 +107,7 @@ class LatencyBudget(BudgetController):
         self.iterations = _positive_int(iterations, "iterations")
         self._scratch = None
         self._reference = None
+        self._samples = {}  # architecture signature -> measurements
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
@@ -96,13 +117,21 @@ class LatencyBudget(BudgetController):
                                             Path(self._scratch.name) / "reference")
 
     def size(self):
+        """The median of every measurement of the current architecture: latency depends on
+        the shapes only, so a model that did not change keeps pooling samples instead of
+        jumping with the machine's load (which would trigger false rollbacks)."""
+        compact = shrink(self.model, tol=self.tol)
+        samples = self._samples.setdefault(_signature(compact), [])
+        samples.append(self._measure(compact))
+        return statistics.median(samples)
+
+    def _measure(self, compact):
         timing = (self.batch_size, self.num_threads, self.rounds, self.iterations, 10)
         with tempfile.TemporaryDirectory() as scratch:
-            path = _write_tflite(shrink(self.model, tol=self.tol), scratch)
+            path = _write_tflite(compact, scratch)
             if self._reference is None:
                 return _median_ms([path], *timing)[0]
-            reference_ms, current_ms = _median_ms([self._reference, path], *timing)
-        return current_ms / reference_ms
+            return _median_ratio([self._reference, path], *timing)
 
     def on_train_end(self, logs=None):
         super().on_train_end(logs)
