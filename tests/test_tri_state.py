@@ -120,15 +120,16 @@ def test_new_arguments_round_trip_through_keras_file(tmp_path, rng):
     assert float(sum(restored.losses)) == pytest.approx(float(sum(model.losses)), rel=1e-6)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"straight_through": "yes"},
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"straight_through": "yes"}, TypeError,
      "TriStateReLU: expected `straight_through` to be a bool. Received: straight_through='yes'"),
-    ({"learn_depth": 1}, "TriStateReLU: expected `learn_depth` to be a bool."),
-    ({"complexity_measure": "weights"}, "TriStateReLU: expected `complexity_measure` to be one "
-                                        "of 'neurons', 'parameters', 'fan_in'."),
+    ({"learn_depth": 1}, TypeError, "TriStateReLU: expected `learn_depth` to be a bool."),
+    ({"complexity_measure": "weights"}, ValueError, "TriStateReLU: expected "
+                                        "`complexity_measure` to be one of 'neurons', "
+                                        "'parameters', 'fan_in'."),
 ])
-def test_bad_new_arguments(kwargs, message):
-    with pytest.raises(ValueError, match=re.escape(message)):
+def test_bad_new_arguments(kwargs, error, message):
+    with pytest.raises(error, match=re.escape(message)):
         ns.TriStateReLU(**kwargs)
 
 

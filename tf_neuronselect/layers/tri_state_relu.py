@@ -1,5 +1,6 @@
 """Tri-state ReLU (Srinivas & Babu 2015): learnable width gates per channel, one depth gate."""
 
+import math
 import weakref
 
 import keras
@@ -8,6 +9,7 @@ from keras import ops
 from tf_neuronselect.api_export import neuronselect_export
 from tf_neuronselect.layers.constraints import UnitInterval
 from tf_neuronselect.regularizers.binarizing import Binarizing
+from tf_neuronselect.utils.validation import validate_bool
 from tf_neuronselect.utils.validation import validate_choice
 from tf_neuronselect.utils.validation import validate_non_negative_float
 
@@ -26,14 +28,8 @@ def straight_through(gate):
 
 
 def _kernel_size(operation):
-    kernel = getattr(operation, "kernel", None)
-    shape = getattr(kernel, "shape", None)
-    if shape is None:
-        return 0
-    size = 1
-    for dim in shape:
-        size *= int(dim)
-    return size
+    shape = getattr(getattr(operation, "kernel", None), "shape", None)
+    return 0 if shape is None else math.prod(int(dim) for dim in shape)
 
 
 def _upstream_tri_state(tensor, max_hops=64):
@@ -136,10 +132,10 @@ class TriStateReLU(keras.layers.Layer):
         self.binarize = validate_non_negative_float(binarize, "binarize", "TriStateReLU")
         self.complexity = validate_non_negative_float(complexity, "complexity", "TriStateReLU")
         self.linearity = validate_non_negative_float(linearity, "linearity", "TriStateReLU")
-        self.straight_through = _validate_bool(straight_through, "straight_through")
+        self.straight_through = validate_bool(straight_through, "straight_through", "TriStateReLU")
         self.complexity_measure = validate_choice(
             complexity_measure, "complexity_measure", COMPLEXITY_MEASURES, "TriStateReLU")
-        self.learn_depth = _validate_bool(learn_depth, "learn_depth")
+        self.learn_depth = validate_bool(learn_depth, "learn_depth", "TriStateReLU")
         self._previous_width = 1.0
         self._fan = 1.0
 
@@ -224,12 +220,3 @@ class TriStateReLU(keras.layers.Layer):
             "learn_depth": self.learn_depth,
         })
         return config
-
-
-def _validate_bool(value, name):
-    if not isinstance(value, bool):
-        raise ValueError(
-            f"TriStateReLU: expected `{name}` to be a bool. Received: {name}={value!r} of type "
-            f"{type(value).__name__}. Pass {name}=True or {name}=False."
-        )
-    return value
