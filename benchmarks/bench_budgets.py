@@ -119,7 +119,7 @@ def markdown(payload):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="5k images, 2 epochs")
+    parser.add_argument("--quick", action="store_true", help="3k images, 1 epoch")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--only", default=None, metavar="LABEL_PREFIX",
                         help="run only the budgets whose label starts with this (e.g. TFLite) "
@@ -134,10 +134,10 @@ def main():
         RESULTS = _common.RESULTS = RESULTS / "quick"  # a smoke run never overwrites results
     data = datasets.load("mnist")
     if args.quick:
-        data = dataclasses.replace(data, x_train=data.x_train[:5000],
-                                   y_train=data.y_train[:5000], x_test=data.x_test[:1000],
+        data = dataclasses.replace(data, x_train=data.x_train[:3000],
+                                   y_train=data.y_train[:3000], x_test=data.x_test[:1000],
                                    y_test=data.y_test[:1000])
-    epochs = args.epochs or (2 if args.quick else 10)
+    epochs = args.epochs or (1 if args.quick else 10)
     steps = -(-len(data.x_train) // BATCH)
     dense = build(1)
     plan = ns.make_plan(dense)
