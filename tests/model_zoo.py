@@ -164,10 +164,15 @@ def kill_units(model, share, rng):
             layer.width_gate.assign(width)
             layer.depth_gate.assign(float(rng.integers(0, 2)))
         elif isinstance(layer, L.BatchNormalization):
-            shape = layer.gamma.shape
-            layer.set_weights([rng.uniform(0.5, 1.5, shape), rng.normal(0, 0.5, shape),
-                               rng.normal(0, 0.5, shape), rng.uniform(0.5, 2.0, shape)])
+            randomize_batchnorm(layer, rng)
     return model
+
+
+def randomize_batchnorm(layer, rng):
+    """Non-trivial gamma, beta, moving mean and variance, so a BN fold is really tested."""
+    shape = layer.gamma.shape
+    layer.set_weights([rng.uniform(0.5, 1.5, shape), rng.normal(0, 0.5, shape),
+                       rng.normal(0, 0.5, shape), rng.uniform(0.5, 2.0, shape)])
 
 
 def _kill_unit_layer(layer, spec, share, rng):

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import tf_neuronselect as ns
 from tf_neuronselect import grouping
+from tests.model_zoo import randomize_batchnorm
 
 L = keras.layers
 
@@ -144,9 +145,7 @@ def apply_dead_mask(model, rng, share):
             layer.width_gate.assign(width.astype("float32"))
             layer.depth_gate.assign(float(rng.choice([0.0, 0.3, 0.5, 1.0])))
         elif isinstance(layer, L.BatchNormalization):
-            shape = layer.gamma.shape
-            layer.set_weights([rng.uniform(0.5, 1.5, shape), rng.normal(0, 0.5, shape),
-                               rng.normal(0, 0.5, shape), rng.uniform(0.5, 2.0, shape)])
+            randomize_batchnorm(layer, rng)
     return model
 
 

@@ -536,7 +536,7 @@ def test_cli_refuses_existing_outputs(tmp_path, capsys, keras_file):
 # Faults: interrupted and resumed training
 
 
-from tests.test_optimizers import _StopAfter  # noqa: E402
+from tests.test_optimizers import assert_backup_resumes_exactly  # noqa: E402
 
 
 def test_backup_and_restore_resumes_proximal_adam_with_tri_state_gates(tmp_path):
@@ -556,19 +556,5 @@ def test_backup_and_restore_resumes_proximal_adam_with_tri_state_gates(tmp_path)
                       keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         return model
 
-    uninterrupted = fresh()
-    uninterrupted.fit(x, y, epochs=4, batch_size=32, shuffle=False, verbose=0)
-    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
-    with pytest.raises(KeyboardInterrupt):
-        fresh().fit(x, y, epochs=4, batch_size=32, shuffle=False, verbose=0,
-                    callbacks=[backup, _StopAfter(1)])
-    resumed = fresh(seed=99)  # other initial weights: only a real restore can match
-    epochs_run = []
-    counter = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: epochs_run.append(e))
-    resumed.fit(x, y, epochs=4, batch_size=32, shuffle=False, verbose=0,
-                callbacks=[backup, counter])
-    assert epochs_run == [2, 3]
-    assert int(resumed.optimizer.iterations.numpy()) == 12
-    for a, b in zip(uninterrupted.get_weights(), resumed.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert_backup_resumes_exactly(fresh, x, y, tmp_path / "backup", steps_per_epoch=3)
     assert not (tmp_path / "backup").exists()  # removed once training completed

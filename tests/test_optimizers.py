@@ -219,6 +219,27 @@ class _StopAfter(keras.callbacks.Callback):
             raise KeyboardInterrupt("simulated interruption")
 
 
+def assert_backup_resumes_exactly(fresh, x, y, backup_dir, steps_per_epoch):
+    """Training interrupted after epoch 2 and resumed by BackupAndRestore (into a model with
+    other initial weights, so only a real restore can match) ends where 4 uninterrupted
+    epochs end; ``fresh(seed=...)`` builds and compiles the model."""
+    fit = {"epochs": 4, "batch_size": 32, "shuffle": False, "verbose": 0}
+    uninterrupted = fresh()
+    uninterrupted.fit(x, y, **fit)
+    backup = keras.callbacks.BackupAndRestore(str(backup_dir))
+    with pytest.raises(KeyboardInterrupt):
+        fresh().fit(x, y, callbacks=[backup, _StopAfter(1)], **fit)
+    resumed = fresh(seed=99)
+    epochs_run = []
+    counter = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: epochs_run.append(e))
+    resumed.fit(x, y, callbacks=[backup, counter], **fit)
+    assert epochs_run == [2, 3]
+    assert int(resumed.optimizer.iterations.numpy()) == 4 * steps_per_epoch
+    for a, b in zip(uninterrupted.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    return resumed
+
+
 def test_backup_and_restore_resumes_gates_penalties_and_optimizer_state(tmp_path, rng):
     x, y = _task(rng, n=128)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -229,20 +250,4 @@ def test_backup_and_restore_resumes_gates_penalties_and_optimizer_state(tmp_path
         model.compile(ns.ProximalSGD(0.05, momentum=0.9), loss)
         return model
 
-    uninterrupted = fresh()
-    uninterrupted.fit(x, y, epochs=4, batch_size=32, shuffle=False, verbose=0)
-    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
-    interrupted = fresh()
-    with pytest.raises(KeyboardInterrupt):
-        interrupted.fit(x, y, epochs=4, batch_size=32, shuffle=False, verbose=0,
-                        callbacks=[backup, _StopAfter(1)])
-    # Other initial weights: only a real restore can end where the uninterrupted run ends.
-    resumed = fresh(seed=99)
-    epochs_run = []
-    counter = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: epochs_run.append(e))
-    resumed.fit(x, y, epochs=4, batch_size=32, shuffle=False, verbose=0,
-                callbacks=[backup, counter])
-    assert epochs_run == [2, 3]
-    assert int(resumed.optimizer.iterations.numpy()) == 16
-    for a, b in zip(uninterrupted.get_weights(), resumed.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert_backup_resumes_exactly(fresh, x, y, tmp_path / "backup", steps_per_epoch=4)
