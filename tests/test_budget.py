@@ -160,6 +160,26 @@ def test_step_updates_land_an_aggressive_budget():
     assert abs(size / target - 1) <= 0.10, budget.log[-5:]
 
 
+@pytest.mark.parametrize("steps_per_execution, expected_steps", [
+    (1, [4, 8, 12]), (2, [4, 8, 12]), (3, [6, 9, 12])])
+def test_step_updates_count_real_steps_under_steps_per_execution(steps_per_execution,
+                                                                  expected_steps):
+    # Keras runs the batch hooks once per execution, so the controller can only act at an
+    # execution boundary: the first one at or after every multiple of every_n_steps.
+    keras.utils.set_random_seed(0)
+    model = _mlp(widths=(16,), inputs_dim=8)
+    ns.add_penalty(model, ns.GroupLasso(1e-4), layers=["fc1"])
+    model.compile(ns.ProximalSGD(0.01), "sparse_categorical_crossentropy",
+                  steps_per_execution=steps_per_execution)
+    budget = ns.SizeBudget(params=10, every_n_steps=4, max_factor=2.0)
+    x = np.random.default_rng(0).normal(size=(96, 8)).astype("float32")
+    model.fit(x, np.zeros(96, "int32"), epochs=1, batch_size=8, verbose=0, callbacks=[budget])
+    assert [step for _, step, _, _ in budget.log] == expected_steps
+    gaps = np.diff([0] + expected_steps)
+    # Each update scales by max_factor ** (steps since the last update / steps per epoch).
+    assert budget.scale == pytest.approx(2.0 ** (gaps.sum() / 12))
+
+
 def test_step_updates_change_strengths_at_the_per_epoch_rate():
     budget = ns.SizeBudget(params=10, every_n_steps=5, max_factor=2.0)
     budget.set_params({"steps": 20})

@@ -1,17 +1,24 @@
 import keras
 import numpy as np
+import pytest
 
 import tf_neuronselect as ns
 from tf_neuronselect.callbacks import NeuronHistory
+from tf_neuronselect.utils.steps import StepCounter
+from tf_neuronselect.utils.steps import crossed_multiple
 
 
-def test_neuron_history_tracks_units_in_logs_and_history(rng):
+# steps_per_execution=3 on 4 steps per epoch: Keras calls the batch hooks after steps 3 and
+# (a short execution) 4, so counting calls instead of steps would record the wrong steps.
+@pytest.mark.parametrize("steps_per_execution", [1, 3])
+def test_neuron_history_tracks_units_in_logs_and_history(rng, steps_per_execution):
     inputs = keras.Input((10,))
     x = keras.layers.Dense(24, activation="relu", kernel_regularizer=ns.GroupLasso(0.3),
                            name="hidden")(inputs)
     x = ns.Gate(l1=0.2, name="gate")(x)
     model = keras.Model(inputs, keras.layers.Dense(2, name="head")(x))
-    model.compile(ns.ProximalSGD(0.1, momentum=0.9), "sparse_categorical_crossentropy")
+    model.compile(ns.ProximalSGD(0.1, momentum=0.9), "sparse_categorical_crossentropy",
+                  steps_per_execution=steps_per_execution)
     tracker = NeuronHistory(every_n_steps=4)
     x_data = rng.normal(size=(128, 10)).astype("float32")
     history = model.fit(x_data, (x_data[:, 0] > 0).astype("int32"), epochs=4, batch_size=32,
@@ -49,3 +56,15 @@ def test_neuron_history_scalars_reach_tensorboard(rng, tmp_path):
     for tag in ("units", "params", "macs"):
         assert logged[f"epoch_{tag}"] == [(0, history.history[tag][0]),
                                           (1, history.history[tag][1])]
+
+
+def test_step_counter_counts_steps_not_hook_calls():
+    counter = StepCounter()
+    seen = []
+    for _ in range(2):  # 2 epochs of 10 steps, executions of 4 (the last one is short)
+        counter.begin_epoch()
+        for last_batch in (3, 7, 11):
+            previous = counter.end_batch(last_batch, steps_per_epoch=10)
+            seen.append((previous, counter.total))
+    assert seen == [(0, 4), (4, 8), (8, 10), (10, 14), (14, 18), (18, 20)]
+    assert [crossed_multiple(a, b, 5) for a, b in seen] == [False, True, True, False, True, True]

@@ -6,6 +6,8 @@ import keras
 
 from tf_neuronselect.selection.dead import layer_status
 from tf_neuronselect.surgery.planner import make_plan
+from tf_neuronselect.utils.steps import StepCounter
+from tf_neuronselect.utils.steps import crossed_multiple
 
 
 def alive_units(model, tol=0.0):
@@ -55,14 +57,21 @@ class NeuronHistory(keras.callbacks.Callback):
         self.track_sizes = bool(sizes)
         self.history = []  # list of (step, {layer: alive})
         self.sizes = []  # list of (step, {"params": ..., "macs": ...})
-        self._step = 0
+        self._steps = StepCounter()
+
+    @property
+    def _step(self):
+        return self._steps.total
 
     def on_train_begin(self, logs=None):
         self._record()
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._steps.begin_epoch()
+
     def on_train_batch_end(self, batch, logs=None):
-        self._step += 1
-        if self.every_n_steps and self._step % self.every_n_steps == 0:
+        previous = self._steps.end_batch(batch, (self.params or {}).get("steps"))
+        if self.every_n_steps and crossed_multiple(previous, self._step, self.every_n_steps):
             self._record()
 
     def on_epoch_end(self, epoch, logs=None):

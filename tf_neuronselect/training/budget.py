@@ -21,6 +21,8 @@ from tf_neuronselect.selection.dead import to_numpy
 from tf_neuronselect.training.strengths import initialize_zero_strengths
 from tf_neuronselect.training.strengths import scale_strengths
 from tf_neuronselect.training.strengths import strength_knobs
+from tf_neuronselect.utils.steps import StepCounter
+from tf_neuronselect.utils.steps import crossed_multiple
 from tf_neuronselect.utils.validation import validate_non_negative_float
 
 
@@ -113,7 +115,8 @@ class BudgetController(keras.callbacks.Callback):
         self._previous = None
         self._snapshot = None
         self._epoch = 0
-        self._steps = 0
+        self._steps = StepCounter()
+        self._steps_at_update = 0
         self._last = None  # (size, scale) of the last update, for the epoch logs
         self._ceiling = math.inf  # scale that overshot: pushes stay below it
 
@@ -133,10 +136,12 @@ class BudgetController(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+        self._steps.begin_epoch()
 
     def on_train_batch_end(self, batch, logs=None):
-        self._steps += 1
-        if self.every_n_steps and self._steps % self.every_n_steps == 0:
+        previous = self._steps.end_batch(batch, (self.params or {}).get("steps"))
+        if self.every_n_steps and crossed_multiple(previous, self._steps.total,
+                                                   self.every_n_steps):
             self._step_controller()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -152,7 +157,8 @@ class BudgetController(keras.callbacks.Callback):
             size = self._roll_back()
         else:
             self._update(size)
-        self.log.append((self._epoch, self._steps, size, self.scale))
+        self.log.append((self._epoch, self._steps.total, size, self.scale))
+        self._steps_at_update = self._steps.total
         self._previous = size
         self._last = (size, self.scale)
 
@@ -178,7 +184,10 @@ class BudgetController(keras.callbacks.Callback):
         steps = (self.params or {}).get("steps")
         if not self.every_n_steps or not steps:
             return 1.0
-        return min(1.0, self.every_n_steps / steps)
+        # Steps since the last update, not every_n_steps: with steps_per_execution the
+        # controller only runs at execution boundaries.
+        since = self._steps.total - self._steps_at_update
+        return min(1.0, (since or self.every_n_steps) / steps)
 
     def _take_snapshot(self, size):
         optimizer = self.model.optimizer
