@@ -46,7 +46,10 @@ class NeuronHistory(keras.callbacks.Callback):
 
     Args:
         tol: group-norm tolerance passed to the dead-unit test.
-        every_n_steps: also record every N steps (None: only per epoch).
+        every_n_steps: also record every N steps (None: only per epoch). Steps are real
+            training steps; with ``compile(steps_per_execution=k)`` Keras runs callbacks only
+            every k steps, so a record lands at the first execution boundary at or after each
+            multiple of N.
         sizes: also record parameter and multiply-add counts after every epoch.
     """
 

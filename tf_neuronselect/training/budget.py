@@ -87,7 +87,9 @@ class BudgetController(keras.callbacks.Callback):
         max_factor: change of the strengths per epoch (> 1); with ``every_n_steps`` each
             update changes them by ``max_factor ** (every_n_steps / steps per epoch)``.
         every_n_epochs: epochs between updates (ignored when ``every_n_steps`` is set).
-        every_n_steps: training steps between updates; None updates per epoch.
+        every_n_steps: training steps between updates; None updates per epoch. Under
+            ``steps_per_execution=k`` an update runs at the first execution boundary at or
+            after each multiple, and scales by the steps actually done since the last one.
         initial_strength: used for penalties whose strength is 0 (a multiplier cannot start
             from 0).
         tol: group-norm tolerance of the dead-unit test.
