@@ -5,7 +5,6 @@ import pytest
 import tf_neuronselect as ns
 from tf_neuronselect.callbacks import NeuronHistory
 from tf_neuronselect.utils.steps import StepCounter
-from tf_neuronselect.utils.steps import crossed_multiple
 
 
 # steps_per_execution=3 on 4 steps per epoch: Keras calls the batch hooks after steps 3 and
@@ -64,7 +63,7 @@ def test_step_counter_counts_steps_not_hook_calls():
     for _ in range(2):  # 2 epochs of 10 steps, executions of 4 (the last one is short)
         counter.begin_epoch()
         for last_batch in (3, 7, 11):
-            previous = counter.end_batch(last_batch, steps_per_epoch=10)
-            seen.append((previous, counter.total))
-    assert seen == [(0, 4), (4, 8), (8, 10), (10, 14), (14, 18), (18, 20)]
-    assert [crossed_multiple(a, b, 5) for a, b in seen] == [False, True, True, False, True, True]
+            crossed_5 = counter.end_batch(last_batch, steps_per_epoch=10, every_n=5)
+            seen.append((counter.total, crossed_5))
+    assert seen == [(4, False), (8, True), (10, True), (14, False), (18, True), (20, True)]
+    assert counter.end_batch(0) is False  # no every_n: never a multiple

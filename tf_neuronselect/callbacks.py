@@ -7,7 +7,6 @@ import keras
 from tf_neuronselect.selection.dead import layer_status
 from tf_neuronselect.surgery.planner import make_plan
 from tf_neuronselect.utils.steps import StepCounter
-from tf_neuronselect.utils.steps import crossed_multiple
 
 
 def alive_units(model, tol=0.0):
@@ -73,8 +72,7 @@ class NeuronHistory(keras.callbacks.Callback):
         self._steps.begin_epoch()
 
     def on_train_batch_end(self, batch, logs=None):
-        previous = self._steps.end_batch(batch, (self.params or {}).get("steps"))
-        if self.every_n_steps and crossed_multiple(previous, self._step, self.every_n_steps):
+        if self._steps.end_batch(batch, (self.params or {}).get("steps"), self.every_n_steps):
             self._record()
 
     def on_epoch_end(self, epoch, logs=None):

@@ -22,7 +22,6 @@ from tf_neuronselect.training.strengths import initialize_zero_strengths
 from tf_neuronselect.training.strengths import scale_strengths
 from tf_neuronselect.training.strengths import strength_knobs
 from tf_neuronselect.utils.steps import StepCounter
-from tf_neuronselect.utils.steps import crossed_multiple
 from tf_neuronselect.utils.validation import validate_non_negative_float
 
 
@@ -141,9 +140,7 @@ class BudgetController(keras.callbacks.Callback):
         self._steps.begin_epoch()
 
     def on_train_batch_end(self, batch, logs=None):
-        previous = self._steps.end_batch(batch, (self.params or {}).get("steps"))
-        if self.every_n_steps and crossed_multiple(previous, self._steps.total,
-                                                   self.every_n_steps):
+        if self._steps.end_batch(batch, (self.params or {}).get("steps"), self.every_n_steps):
             self._step_controller()
 
     def on_epoch_end(self, epoch, logs=None):

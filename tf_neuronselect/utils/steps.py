@@ -18,15 +18,11 @@ class StepCounter:
     def begin_epoch(self):
         self._epoch_start = self.total
 
-    def end_batch(self, batch, steps_per_epoch=None):
-        """Moves to the end of batch ``batch`` of this epoch; returns the steps done before."""
+    def end_batch(self, batch, steps_per_epoch=None, every_n=None):
+        """Moves to the end of batch ``batch`` of this epoch. Returns whether the steps done
+        in this call passed a multiple of ``every_n`` (always False when it is None)."""
         done_in_epoch = int(batch) + 1
         if steps_per_epoch:
             done_in_epoch = min(done_in_epoch, int(steps_per_epoch))
         previous, self.total = self.total, self._epoch_start + done_in_epoch
-        return previous
-
-
-def crossed_multiple(previous, current, every_n):
-    """Whether a multiple of ``every_n`` lies in ``(previous, current]``."""
-    return current // every_n > previous // every_n
+        return bool(every_n) and self.total // every_n > previous // every_n
