@@ -88,7 +88,10 @@ def run(label, make_budget, data, epochs, dense_tflite):
            "params": int(ns.make_plan(model).params_after), "updates": len(budget.log),
            "rollbacks": budget.rollbacks, "strength_scale": round(budget.scale, 3),
            "train_seconds": round(seconds, 1), "every_n_steps": budget.every_n_steps,
-           "timing_after_training": timing}
+           "timing_after_training": timing,
+           # (epoch, step, size the controller measured, strength scale after the update)
+           "controller_log": [[e, st, round(float(sz), 6), round(sc, 4)]
+                              for e, st, sz, sc in budget.log]}
     log(f"  reached {size:g} ({ratio:.3f} of the target), error {row['test_error_pct']}%, "
         f"{row['params']:,} params, {row['rollbacks']} rollbacks, {seconds:.0f}s")
     return row

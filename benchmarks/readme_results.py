@@ -92,8 +92,19 @@ def _tfmot_table():
             "file keeps its size and speed.", "", *table, ""]
 
 
+def _bench_time():
+    """How long the last full ``make bench`` took, from results/run_all.json."""
+    data = _load("run_all")
+    if not data or data.get("quick"):
+        return []
+    steps = ", ".join(f"{step['script']} {step['seconds'] / 60:.0f}" for step in data["steps"])
+    return [f"Last full `make bench` ({data['started'][:10]}): "
+            f"{data['seconds_total'] / 60:.0f} min on {data['cpus']} cores "
+            f"(minutes per script: {steps}; `benchmarks/results/run_all.json`).", ""]
+
+
 def render():
-    lines = []
+    lines = _bench_time()
     targets = _mnist_targets()
     if targets:
         lines += ["MNIST (`make bench`, one seed; every run, the TFMOT 90%-sparse baseline, the "
