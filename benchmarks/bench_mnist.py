@@ -60,8 +60,8 @@ SWEEPS = {
     },
 }
 # The VGG-style net costs ~10x LeNet-5's multiply-adds per image: a reduced method set (no li-lo,
-# no L2 + dropout, no global-strength comparison) keeps it to ~25 min on 2 quiet cores (~40
-# under load: results/mnist.json seconds_by_arch).
+# no L2 + dropout, no global-strength comparison) keeps it to ~17 min on 2 quiet cores
+# (results/mnist.json seconds_by_arch; ~40 min under load with the longer sweep it had).
 # Its learning rate is 0.02 and it trains 3 epochs. Group lasso in 3 epochs: 2e-3 kills nothing,
 # 3e-3 only fc1 units (0.79% error, 1.3x: dropped from the sweep to keep `make bench` near an
 # hour; rerun with --strengths 3e-3), 6e-3 reaches 11x at 1.2%, 1e-2 29x at 1.5% (the untried

@@ -1,6 +1,6 @@
 """Runs every benchmark, each in its own process, then writes results/RESULTS.md.
 
-    python benchmarks/run_all.py            # full run (`make bench`), ~1h45 on 2 cores
+    python benchmarks/run_all.py            # full run (`make bench`), ~65 min on 2 cores
     python benchmarks/run_all.py --quick    # smoke run (`make bench-quick`), a few minutes
 
 The full run writes into benchmarks/results/; ``--quick`` writes into benchmarks/results/quick/
