@@ -75,7 +75,9 @@ SWEEPS["vgg"] = {
 ARCHS = ("lenet5", "mlp", "vgg")
 # Networks whose selection runs are shrunk with prune_inputs=True: pixels fc1 never reads go.
 PRUNE_INPUTS = ("mlp",)
-# Per-layer schedule vs one global strength (middle strength of the sweep) for these methods.
+# Per-layer schedule vs one global strength and vs ns.layer_strengths' parameter-share rule
+# (middle strength of the sweep) for these methods.
+COMPARED_SCHEDULES = ("global", "params-rule")
 GLOBAL_COMPARISON = ("group-lasso", "gate")
 NO_GLOBAL_COMPARISON = ("vgg",)
 SELECTION_METHODS = ("group-lasso", "sparse-group-lasso", "li-lo", "gate", "tri-state")
@@ -227,6 +229,22 @@ def latency(dense_tflite, tflite, quick=False):
     return out
 
 
+def schedule_scale(arch, schedule, data):
+    """Per-layer multipliers of the strength: ``recipes.LAYER_SCALE`` ("per-layer", weaker on
+    the first layers), ``ns.layer_strengths``' parameter-share rule ("params-rule", mean 1 over
+    the penalized layers of the dense network) or None (one global strength)."""
+    from tf_neuronselect import recipes
+
+    if schedule == "global":
+        return None
+    if schedule == "per-layer":
+        return recipes.LAYER_SCALE[arch]
+    import tf_neuronselect as ns
+
+    dense = recipes.build(arch, "dense", data.input_shape, data.num_classes)
+    return ns.layer_strengths(dense, 1.0, rule="params", layers=list(recipes.LAYER_SCALE[arch]))
+
+
 def run_one(arch, method, strength, data, settings, schedule="per-layer", widths=None,
             dense_ref=None):
     """Trains, shrinks, fine-tunes, exports and times one configuration; returns its row."""
@@ -238,7 +256,7 @@ def run_one(arch, method, strength, data, settings, schedule="per-layer", widths
     from tf_neuronselect.callbacks import NeuronHistory
 
     keras.utils.set_random_seed(settings["seed"])
-    layer_scale = recipes.LAYER_SCALE[arch] if schedule == "per-layer" else None
+    layer_scale = schedule_scale(arch, schedule, data)
     build_method = "dense" if method == "uniform" else method
     model = recipes.build(arch, build_method, data.input_shape, data.num_classes,
                           strength if method in SELECTION_METHODS + ("l2-dropout",) else 0.0,
@@ -441,6 +459,25 @@ def update_totals(payload):
     payload["seconds_total"] = round(sum(by_arch.values()), 1)
 
 
+def parse_run(text):
+    """``METHOD:STRENGTH[:SCHEDULE]`` -> (method, strength, schedule); the schedule defaults to
+    "per-layer"."""
+    parts = text.split(":")
+    schedules = ("per-layer", *COMPARED_SCHEDULES)
+    if (len(parts) not in (2, 3) or parts[0] not in SELECTION_METHODS
+            or (len(parts) == 3 and parts[2] not in schedules)):
+        raise SystemExit(
+            f"--runs: expected METHOD:STRENGTH[:SCHEDULE] with METHOD one of "
+            f"{', '.join(SELECTION_METHODS)} and SCHEDULE one of {', '.join(schedules)}. "
+            f"Received: {text!r}. Example: gate:4e-3:params-rule")
+    try:
+        strength = float(parts[1])
+    except ValueError:
+        raise SystemExit(f"--runs: expected a number after the method. Received: {text!r}. "
+                         "Example: gate:4e-3") from None
+    return parts[0], strength, parts[2] if len(parts) == 3 else "per-layer"
+
+
 def build_plan(args):
     """(arch, method, strength, schedule) of every run of this invocation, dense first."""
     from tf_neuronselect import recipes
@@ -457,15 +494,15 @@ def build_plan(args):
                     plan.append((arch, method, strength, "per-layer"))
                 if (not args.no_global and not args.quick and method in GLOBAL_COMPARISON
                         and arch not in NO_GLOBAL_COMPARISON):
-                    plan.append((arch, method, sweep[len(sweep) // 2], "global"))
+                    for schedule in COMPARED_SCHEDULES:
+                        plan.append((arch, method, sweep[len(sweep) // 2], schedule))
             elif method in ("dense", "l2-dropout"):
                 plan.append((arch, method, 1e-4 if method == "l2-dropout" else 0.0, None))
             else:
                 plan.append((arch, method, 0.0, None))
     if args.runs:
         plan = [(arch, "dense", 0.0, None) for arch in args.arch]
-        plan += [(arch, run.split(":")[0], float(run.split(":")[1]), "per-layer")
-                 for arch in args.arch for run in args.runs]
+        plan += [(arch, *parse_run(run)) for arch in args.arch for run in args.runs]
     # The dense reference goes first per architecture: everything is compared to its TFLite.
     for arch in args.arch:
         if any(p[0] == arch for p in plan) and (arch, "dense", 0.0, None) not in plan:
@@ -516,13 +553,15 @@ def main():
                              f"{', '.join(SWEEPS['vgg'])} for vgg")
     parser.add_argument("--strengths", nargs="+", type=float, default=None,
                         help="override every method's strength sweep")
-    parser.add_argument("--runs", nargs="+", default=None, metavar="METHOD:STRENGTH",
+    parser.add_argument("--runs", nargs="+", default=None, metavar="METHOD:STRENGTH[:SCHEDULE]",
                         help="run exactly these selection configurations (plus dense), e.g. "
-                             "gate:8e-3 li-lo:2e-2")
+                             "gate:8e-3 li-lo:2e-2 gate:4e-3:params-rule (schedule: per-layer, "
+                             "the default, global or params-rule)")
     parser.add_argument("--dense-epochs", type=int, default=None,
                         help="train the dense reference for this many epochs (tuning only)")
     parser.add_argument("--no-global", action="store_true",
-                        help="skip the one-global-strength comparison runs")
+                        help="skip the comparison runs (one global strength, parameter-share "
+                             "rule)")
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"training epochs (default per network: {EPOCHS})")
     parser.add_argument("--finetune-epochs", type=int, default=None,

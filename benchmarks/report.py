@@ -26,6 +26,9 @@ ARCH_LABEL = {"lenet5": "LeNet-5-Caffe", "mlp": "LeNet-300-100", "vgg": "VGG-sty
 ARCHS = ("lenet5", "mlp", "vgg")
 METHOD_ORDER = ("dense", "l2-dropout", "uniform", "tfmot", "group-lasso", "sparse-group-lasso",
                 "li-lo", "gate", "tri-state")
+# Strength schedules other than the per-layer default (bench_mnist's comparison runs).
+SCHEDULE_SUFFIX = {"global": " (global)", "params-rule": " (params rule)"}
+SCHEDULE_LINESTYLE = {"global": "--", "params-rule": ":"}
 
 
 def atomic_write_text(path, text):
@@ -63,8 +66,7 @@ def _method_label(row):
     method = row["method"]
     if row.get("strength") and method not in ("dense", "uniform"):
         method += f" {row['strength']:g}"
-    if row.get("schedule") == "global":
-        method += " (global)"
+    method += SCHEDULE_SUFFIX.get(row.get("schedule"), "")
     if method.startswith("uniform") and row.get("widths"):
         method += " " + "-".join(map(str, row["widths"]))
     return method
@@ -73,7 +75,8 @@ def _method_label(row):
 def mnist_table(payload, arch):
     rows = [r for r in payload["runs"] if r["arch"] == arch]
     rows.sort(key=lambda r: (METHOD_ORDER.index(r["method"]) if r["method"] in METHOD_ORDER
-                             else 99, r.get("schedule") == "global", r.get("strength") or 0))
+                             else 99, r.get("schedule") in SCHEDULE_SUFFIX,
+                             r.get("schedule") or "", r.get("strength") or 0))
     header = ("| method (strength) | error % trained | shrunk | fine-tuned | units | "
               "fc1 inputs nonzero | params | compression | MACs | TFLite bytes | speedup b1 | "
               "speedup b64 | train s |")
@@ -189,15 +192,15 @@ def pareto_plot(payload, path):
     for ax, arch in zip(axes[0], archs):
         rows = [r for r in payload["runs"] if r["arch"] == arch]
         for method in METHOD_ORDER:
-            for schedule in (None, "per-layer", "global"):
+            for schedule in (None, "per-layer", *SCHEDULE_SUFFIX):
                 pts = [r for r in rows if r["method"] == method and r.get("schedule") == schedule]
                 if not pts:
                     continue
                 pts.sort(key=lambda r: r["params"])
-                label = method + (" (global strength)" if schedule == "global" else "")
                 ax.plot([r["params"] for r in pts], [r["final_error_pct"] for r in pts],
-                        marker=markers.get(method, "o"), linestyle="--" if schedule == "global"
-                        else "-", label=label, alpha=0.85)
+                        marker=markers.get(method, "o"),
+                        linestyle=SCHEDULE_LINESTYLE.get(schedule, "-"),
+                        label=method + SCHEDULE_SUFFIX.get(schedule, ""), alpha=0.85)
         target = payload["targets"][arch]
         ax.axhline(target["error_pct"], color="grey", linewidth=0.8, linestyle=":")
         top = 2.5 * target["error_pct"]

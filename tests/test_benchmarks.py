@@ -10,7 +10,9 @@ import os
 import pathlib
 import subprocess
 import sys
+import types
 
+import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -224,6 +226,34 @@ def test_default_plan_per_architecture(monkeypatch, tmp_path):
     assert vgg[0][1] == "dense" and vgg[-1][1] == "uniform" and plan[0][0] == "vgg"
     assert {p[1] for p in vgg} == {"dense", "uniform", *bench_mnist.SWEEPS["vgg"]}
     assert not any(p[3] == "global" for p in vgg)
-    assert any(p[0] == "lenet5" and p[3] == "global" for p in plan)
+    for method in bench_mnist.GLOBAL_COMPARISON:
+        compared = {p[3] for p in plan if p[:2] == ("lenet5", method)}
+        assert compared == {"per-layer", "global", "params-rule"}
     args.runs, args.methods = ["gate:1e-3"], ["gate"]
     assert bench_mnist.build_plan(args).count(("vgg", "dense", 0.0, None)) == 1
+
+
+def test_params_rule_schedule_follows_each_layers_parameter_share():
+    import bench_mnist
+
+    data = types.SimpleNamespace(input_shape=(28, 28, 1), num_classes=10)
+    scale = bench_mnist.schedule_scale("lenet5", "params-rule", data)
+    assert list(scale) == ["conv1", "conv2", "fc1"]
+    np.testing.assert_allclose(np.mean(list(scale.values())), 1.0, rtol=1e-6)
+    # With biases: conv1 520, conv2 25,050, fc1 400,500 of the 426,070 penalized parameters.
+    np.testing.assert_allclose(scale["fc1"], 3 * 400_500 / 426_070, rtol=1e-6)
+    assert scale["conv1"] < scale["conv2"] < scale["fc1"]
+    assert bench_mnist.schedule_scale("lenet5", "global", data) is None
+    assert bench_mnist.schedule_scale("mlp", "per-layer", data) == {"fc1": 0.5, "fc2": 1.0}
+
+
+def test_runs_name_a_schedule_or_are_refused():
+    import bench_mnist
+
+    assert bench_mnist.parse_run("gate:4e-3") == ("gate", 4e-3, "per-layer")
+    assert bench_mnist.parse_run("group-lasso:1e-3:params-rule") == (
+        "group-lasso", 1e-3, "params-rule")
+    with pytest.raises(SystemExit, match="Received: 'gate:4e-3:weekly'"):
+        bench_mnist.parse_run("gate:4e-3:weekly")
+    with pytest.raises(SystemExit, match="expected a number after the method"):
+        bench_mnist.parse_run("gate:strong")
