@@ -229,6 +229,10 @@ def test_default_plan_per_architecture(monkeypatch, tmp_path):
     for method in bench_mnist.GLOBAL_COMPARISON:
         compared = {p[3] for p in plan if p[:2] == ("lenet5", method)}
         assert compared == {"per-layer", "global", "params-rule"}
+    args.arch = ["mlp"]
+    extra = [p for p in bench_mnist.build_plan(args) if p[1:] in bench_mnist.EXTRA_RUNS["mlp"]]
+    assert len(extra) == len(bench_mnist.EXTRA_RUNS["mlp"])
+    args.arch = ["vgg", "lenet5"]
     args.runs, args.methods = ["gate:1e-3"], ["gate"]
     assert bench_mnist.build_plan(args).count(("vgg", "dense", 0.0, None)) == 1
 
