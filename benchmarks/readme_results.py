@@ -100,7 +100,21 @@ def _bench_time():
     steps = ", ".join(f"{step['script']} {step['seconds'] / 60:.0f}" for step in data["steps"])
     return [f"Last full `make bench` ({data['started'][:10]}): "
             f"{data['seconds_total'] / 60:.0f} min on {data['cpus']} cores "
-            f"(minutes per script: {steps}; `benchmarks/results/run_all.json`).", ""]
+            f"(minutes per script: {steps}; `benchmarks/results/run_all.json`)."
+            + _merged_since(data["started"]), ""]
+
+
+def _merged_since(started):
+    """MNIST runs redone with ``bench_mnist.py --merge`` after the full run, from the
+    invocations mnist.json records."""
+    mnist = _load("mnist") or {}
+    later = [i for i in mnist.get("invocations", [])
+             if i.get("merge") and i["started"].replace(" ", "T") > started]
+    if not later:
+        return ""
+    return " Since then, MNIST rows were redone with " + "; ".join(
+        f"`bench_mnist.py {i['command']}` ({i['started'][:10]}, {len(i['runs'])} runs, "
+        f"{i.get('wall_seconds', 0) / 60:.0f} min)" for i in later) + "."
 
 
 def render():

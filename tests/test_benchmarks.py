@@ -133,10 +133,6 @@ def test_budgets_structure(quick_results):
 def _fake_bench(monkeypatch, tmp_path):
     """bench_mnist with training replaced by a stub that returns made-up rows (no TensorFlow
     training): exercises the plan and --merge bookkeeping only."""
-    import types
-
-    import numpy as np
-
     monkeypatch.syspath_prepend(str(BENCH))
     import _common
     import bench_mnist
@@ -237,7 +233,8 @@ def test_default_plan_per_architecture(monkeypatch, tmp_path):
     assert bench_mnist.build_plan(args).count(("vgg", "dense", 0.0, None)) == 1
 
 
-def test_params_rule_schedule_follows_each_layers_parameter_share():
+def test_params_rule_schedule_follows_each_layers_parameter_share(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
     import bench_mnist
 
     data = types.SimpleNamespace(input_shape=(28, 28, 1), num_classes=10)
@@ -251,7 +248,8 @@ def test_params_rule_schedule_follows_each_layers_parameter_share():
     assert bench_mnist.schedule_scale("mlp", "per-layer", data) == {"fc1": 0.5, "fc2": 1.0}
 
 
-def test_runs_name_a_schedule_or_are_refused():
+def test_runs_name_a_schedule_or_are_refused(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
     import bench_mnist
 
     assert bench_mnist.parse_run("gate:4e-3") == ("gate", 4e-3, "per-layer")
@@ -261,3 +259,23 @@ def test_runs_name_a_schedule_or_are_refused():
         bench_mnist.parse_run("gate:4e-3:weekly")
     with pytest.raises(SystemExit, match="expected a number after the method"):
         bench_mnist.parse_run("gate:strong")
+
+
+def test_readme_results_name_the_mnist_reruns_after_the_full_run(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import readme_results
+
+    monkeypatch.setattr(readme_results, "RESULTS", tmp_path)
+    steps = [{"script": "bench_mnist.py", "seconds": 600}]
+    (tmp_path / "run_all.json").write_text(json.dumps(
+        {"quick": False, "started": "2026-11-22T05:23:49", "seconds_total": 660, "cpus": 2,
+         "steps": steps}))
+    invocations = [
+        {"started": "2026-11-22 05:23:53", "command": "", "merge": False, "runs": [[1]] * 9},
+        {"started": "2026-12-02 06:38:44", "command": "--merge --arch mlp", "merge": True,
+         "runs": [[1]] * 24, "wall_seconds": 1500}]
+    (tmp_path / "mnist.json").write_text(json.dumps({"invocations": invocations}))
+    line = readme_results._bench_time()[0]
+    assert line.startswith("Last full `make bench` (2026-11-22): 11 min on 2 cores")
+    assert line.endswith("Since then, MNIST rows were redone with `bench_mnist.py --merge "
+                         "--arch mlp` (2026-12-02, 24 runs, 25 min).")
