@@ -266,8 +266,10 @@ def run_one(arch, method, strength, data, settings, schedule="per-layer", widths
     from tf_neuronselect import recipes
     from tf_neuronselect.callbacks import NeuronHistory
 
-    keras.utils.set_random_seed(settings["seed"])
+    # Before seeding: the parameter-share rule builds a network, which would draw from the
+    # seeded generator and give this run other initial weights than its per-layer twin.
     layer_scale = schedule_scale(arch, schedule, data)
+    keras.utils.set_random_seed(settings["seed"])
     build_method = "dense" if method == "uniform" else method
     model = recipes.build(arch, build_method, data.input_shape, data.num_classes,
                           strength if method in SELECTION_METHODS + ("l2-dropout",) else 0.0,
