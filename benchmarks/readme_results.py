@@ -113,7 +113,7 @@ def _merged_since(started):
     if not later:
         return ""
     return " Since then, MNIST rows were redone with " + "; ".join(
-        f"`bench_mnist.py {i['command']}` ({i['started'][:10]}, {len(i['runs'])} runs, "
+        f"`bench_mnist.py {i['command']}` ({i['started'][:10]}, runs: {len(i['runs'])}, "
         f"{i.get('wall_seconds', 0) / 60:.0f} min)" for i in later) + "."
 
 

@@ -1,7 +1,11 @@
 """Runs every benchmark, each in its own process, then writes results/RESULTS.md.
 
-    python benchmarks/run_all.py            # full run (`make bench`), ~65 min on 2 cores
+    python benchmarks/run_all.py            # full run (`make bench`), ~80 min on 2 cores
     python benchmarks/run_all.py --quick    # smoke run (`make bench-quick`), a few minutes
+
+(The last full run took 64 min; the MNIST runs added since, parameter-share comparisons and a
+longer LeNet-300-100 fine-tune, put bench_mnist's summed per-run time at 73 min instead of 56:
+results/mnist.json seconds_total.)
 
 The full run writes into benchmarks/results/; ``--quick`` writes into benchmarks/results/quick/
 (or ``--results-dir``) so a smoke run never overwrites real numbers. The TFMOT baseline needs

@@ -278,4 +278,4 @@ def test_readme_results_name_the_mnist_reruns_after_the_full_run(monkeypatch, tm
     line = readme_results._bench_time()[0]
     assert line.startswith("Last full `make bench` (2026-11-22): 11 min on 2 cores")
     assert line.endswith("Since then, MNIST rows were redone with `bench_mnist.py --merge "
-                         "--arch mlp` (2026-12-02, 24 runs, 25 min).")
+                         "--arch mlp` (2026-12-02, runs: 24, 25 min).")
