@@ -271,7 +271,7 @@ def run_one(arch, method, strength, data, settings, schedule="per-layer", widths
     # Before seeding: the parameter-share rule builds a network, which would draw from the
     # seeded generator and give this run other initial weights than its per-layer twin.
     layer_scale = schedule_scale(arch, schedule, data)
-    keras.utils.set_random_seed(settings["seed"])
+    keras.utils.set_random_seed(settings["seed"])  # the seed of this run (--seeds)
     build_method = "dense" if method == "uniform" else method
     model = recipes.build(arch, build_method, data.input_shape, data.num_classes,
                           strength if method in SELECTION_METHODS + ("l2-dropout",) else 0.0,
@@ -318,11 +318,12 @@ def run_one(arch, method, strength, data, settings, schedule="per-layer", widths
         error_finetuned = error_pct(final, data.x_test, data.y_test)
 
     work = RESULTS / "_work" / settings["name"]
-    tag = f"{arch}_{method}_{strength:g}_{schedule}".replace("/", "_")
+    tag = f"{arch}_{method}_{strength:g}_{schedule}_seed{settings['seed']}".replace("/", "_")
     tflite = export_tflite(final, str(work / tag))
     params = final.count_params()
     row = {
         "arch": arch, "method": method, "strength": strength if method != "uniform" else None,
+        "seed": settings["seed"],
         "schedule": schedule if method in SELECTION_METHODS else None,
         "layer_scale": layer_scale if method in SELECTION_METHODS else None,
         "widths": list(widths) if widths else None,
@@ -362,14 +363,17 @@ def run_one(arch, method, strength, data, settings, schedule="per-layer", widths
 
 
 def best_selection(rows, arch):
-    """Fewest parameters among selection runs meeting the error target, else the lowest error."""
-    candidates = [r for r in rows if r["arch"] == arch and r["method"] in SELECTION_METHODS]
+    """The selection configuration the uniform baseline is matched to: fewest parameters among
+    those meeting the error target (seed means), else the lowest error. Returns its first row
+    with ``params`` replaced by the configuration's mean parameter count."""
+    candidates = report.configurations(
+        [r for r in rows if r["arch"] == arch and r["method"] in SELECTION_METHODS])
     if not candidates:
         return None
-    ok = [r for r in candidates if r["final_error_pct"] <= TARGETS[arch]["error_pct"]]
-    if ok:
-        return min(ok, key=lambda r: r["params"])
-    return min(candidates, key=lambda r: r["final_error_pct"])
+    ok = [c for c in candidates if c["error_pct"] <= TARGETS[arch]["error_pct"]]
+    best = (min(ok, key=lambda c: c["params"]) if ok
+            else min(candidates, key=lambda c: c["error_pct"]))
+    return dict(best["rows"][0], params=int(round(best["params"])))
 
 
 def uniform_factor(arch, target_params, data):
@@ -382,6 +386,22 @@ def uniform_factor(arch, target_params, data):
         params = recipes.uniform(arch, mid, data.input_shape, data.num_classes).count_params()
         low, high = (mid, high) if params < target_params else (low, mid)
     return (low + high) / 2
+
+
+def matched_uniform_widths(rows, arch, data):
+    """(best selection row, widths) of the uniform baseline matched to the best selection
+    configuration's size, or (None, None) when there is no selection run yet."""
+    from tf_neuronselect import recipes
+
+    best = best_selection(rows, arch)
+    if best is None:
+        log("  no selection run to match; skipping the uniform baseline")
+        return None, None
+    factor = uniform_factor(arch, best["params"], data)
+    widths = tuple(max(1, int(round(w * factor))) for w in recipes.WIDTHS[arch])
+    log(f"  matching {best['method']} s={best['strength']:g} ({best['params']:,} params):"
+        f" width factor {factor:.4f} -> widths {widths}")
+    return best, widths
 
 
 def load_data(quick):
@@ -402,7 +422,8 @@ def load_data(quick):
 
 def settings_for(args):
     return {
-        "name": args.name, "seed": SEED, "quick": args.quick, "batch_size": BATCH,
+        "name": args.name, "seed": args.seeds[0], "seeds": list(args.seeds),
+        "quick": args.quick, "batch_size": BATCH,
         "steps_per_execution": STEPS_PER_EXECUTION,
         "learning_rate": f"cosine {LEARNING_RATE} -> {LEARNING_RATE * 0.01} (ProximalSGD/SGD, "
                          "momentum 0.9; peak "
@@ -438,18 +459,20 @@ MERGE_HELP = (
     "'invocations'. Quick and full results are never merged.")
 
 
-def run_key(arch, method, strength, schedule):
-    """A run's identity (arch, method, strength, schedule), normalised so that a planned run and
-    a stored row compare equal (dense and uniform have no strength, baselines no schedule)."""
+def run_key(arch, method, strength, schedule, seed=SEED):
+    """A run's identity (arch, method, strength, schedule, seed), normalised so that a planned
+    run and a stored row compare equal (dense and uniform have no strength, baselines no
+    schedule; rows stored before seeds were recorded are seed ``SEED``)."""
     if method in ("dense", "uniform"):
         strength = None
     elif strength is not None:
         strength = float(f"{float(strength):.6g}")
-    return (arch, method, strength, schedule if method in SELECTION_METHODS else None)
+    return (arch, method, strength, schedule if method in SELECTION_METHODS else None, seed)
 
 
 def row_key(row):
-    return run_key(row["arch"], row["method"], row.get("strength"), row.get("schedule"))
+    return run_key(row["arch"], row["method"], row.get("strength"), row.get("schedule"),
+                   row.get("seed", SEED))
 
 
 def put_row(rows, row):
@@ -585,6 +608,9 @@ def main():
     parser.add_argument("--finetune-epochs", type=int, default=None,
                         help=f"fine-tuning epochs after shrink (default per network: "
                              f"{FINETUNE_EPOCHS})")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[SEED],
+                        help=f"run the whole plan once per seed (default {SEED}); the targets "
+                             "are judged on each configuration's mean over its seeds")
     parser.add_argument("--name", default="mnist", help="results file stem")
     parser.add_argument("--merge", action="store_true", help=MERGE_HELP)
     args = parser.parse_args()
@@ -618,31 +644,34 @@ def main():
             if kept and not dense_requested and (arch, "dense", 0.0, None) in plan:
                 plan.remove((arch, "dense", 0.0, None))
                 dense_refs[arch] = stored_dense_reference(kept[0], arch, data, settings)
-    for index, (arch, method, strength, schedule) in enumerate(plan, 1):
-        log(f"[{index}/{len(plan)}] {ARCH_LABEL[arch]} / {method}"
-            + (f" strength {strength:g} ({schedule})" if schedule else ""))
+    # Every seed's selection runs come before the uniform baselines, which are matched once to
+    # the best configuration's mean size over all seeds.
+    seeded_plan = ([(seed, *run) for seed in args.seeds for run in plan if run[1] != "uniform"]
+                   + [(seed, *run) for seed in args.seeds for run in plan if run[1] == "uniform"])
+    uniform_widths = {}
+    for index, (seed, arch, method, strength, schedule) in enumerate(seeded_plan, 1):
+        log(f"[{index}/{len(seeded_plan)}] {ARCH_LABEL[arch]} / {method}"
+            + (f" strength {strength:g} ({schedule})" if schedule else "")
+            + (f" seed {seed}" if len(args.seeds) > 1 else ""))
         widths = None
         if method == "uniform":
-            best = best_selection(payload["runs"], arch)
+            if arch not in uniform_widths:
+                uniform_widths[arch] = matched_uniform_widths(payload["runs"], arch, data)
+            best, widths = uniform_widths[arch]
             if best is None:
-                log("  no selection run to match; skipping the uniform baseline")
                 continue
-            factor = uniform_factor(arch, best["params"], data)
-            from tf_neuronselect import recipes
-            widths = tuple(max(1, int(round(w * factor))) for w in recipes.WIDTHS[arch])
-            log(f"  matching {best['method']} s={best['strength']:g} ({best['params']:,} params):"
-                f" width factor {factor:.4f} -> widths {widths}")
         start_run = time.perf_counter()
         row = run_one(arch, method, strength, data,
-                      dict(settings, finetune_epochs=settings["finetune_epochs"][arch]),
+                      dict(settings, finetune_epochs=settings["finetune_epochs"][arch],
+                           seed=seed),
                       schedule=schedule or "per-layer", widths=widths,
                       dense_ref=dense_refs.get(arch))
         row["seconds"] = round(time.perf_counter() - start_run, 1)  # train, shrink, export, time
         if method == "uniform":
             row["matched_to"] = {"method": best["method"], "strength": best["strength"],
                                  "params": best["params"]}
-        if method == "dense":
-            dense_refs[arch] = row
+        if method == "dense":  # the first seed's dense run is every seed's latency reference
+            dense_refs.setdefault(arch, row)
             row["compression"] = 1.0
             row["macs_reduction"] = 1.0
         action = put_row(payload["runs"], row)

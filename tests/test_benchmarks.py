@@ -147,17 +147,22 @@ def _fake_bench(monkeypatch, tmp_path):
     dense_tflite.write_bytes(b"0")
     calls = []
     params = {"gate": {1e-3: 1000, 2e-3: 500}}
+    errors_seed1 = {("gate", 1e-3): 0.5, ("gate", 2e-3): 1.8}
 
     def run_one(arch, method, strength, data, settings, schedule="per-layer", widths=None,
                 dense_ref=None):
-        calls.append((arch, method, strength, dense_ref and dense_ref["tflite_path"]))
+        seed = settings["seed"]
+        calls.append((arch, method, strength, dense_ref and dense_ref["tflite_path"], seed))
         size = 100000 if method == "dense" else params.get(method, {}).get(strength, 700)
-        row = {"arch": arch, "method": method,
+        size += 100 * seed
+        # seed 1 is worse, gate 2e-3 much worse: its seed mean misses LeNet-300-100's 1.8%
+        error = 1.0 + seed * errors_seed1.get((method, strength), 0.0)
+        row = {"arch": arch, "method": method, "seed": seed,
                "strength": strength if method != "uniform" else None,
                "schedule": schedule if method in bench_mnist.SELECTION_METHODS else None,
                "widths": list(widths) if widths else None, "epochs": 1, "finetune_epochs": 0,
                "error_pct": {"trained": 1.0, "shrunk": 1.0, "finetuned": None},
-               "final_error_pct": 1.0, "units": "784-10-10", "params": size, "macs": size,
+               "final_error_pct": error, "units": "784-10-10", "params": size, "macs": size,
                "tflite_bytes": 1, "train_seconds": 2.0, "shrink_seconds": 0.0,
                "finetune_seconds": 0.0, "latency": None}
         if dense_ref is None:
@@ -207,6 +212,32 @@ def test_merge_replaces_matching_runs_and_keeps_the_rest(monkeypatch, tmp_path):
     assert [c[1] for c in calls] == ["dense"]
     with pytest.raises(SystemExit):
         main("--merge", "--quick", "--arch", "mlp", "--methods", "dense")
+
+
+def test_seeds_repeat_the_plan_and_targets_judge_seed_means(monkeypatch, tmp_path):
+    main, calls = _fake_bench(monkeypatch, tmp_path)
+    out = main("--arch", "mlp", "--methods", "dense", "gate", "uniform", "--strengths", "1e-3",
+               "2e-3", "--no-global", "--seeds", "0", "1")
+    assert [(c[1], c[2], c[4]) for c in calls] == [
+        ("dense", 0.0, 0), ("gate", 1e-3, 0), ("gate", 2e-3, 0),
+        ("dense", 0.0, 1), ("gate", 1e-3, 1), ("gate", 2e-3, 1),
+        ("uniform", 0.0, 0), ("uniform", 0.0, 1)]
+    # seed 0's dense run is the latency reference of both seeds
+    assert len({c[3] for c in calls if c[3]}) == 1 and calls[3][3] == calls[1][3]
+    # gate 2e-3 is smaller but its seed mean (1.9%) misses 1.8%: uniform matches gate 1e-3's
+    # mean size (1000 and 1100 parameters)
+    uniform = [r for r in out["runs"] if r["method"] == "uniform"]
+    assert [r["matched_to"]["params"] for r in uniform] == [1050, 1050]
+    assert uniform[0]["widths"] == uniform[1]["widths"]
+    text = (tmp_path / "m.md").read_text()
+    assert ("best configuration at <= 1.8% error: gate 0.001, mean over 2 seeds 1.25% error "
+            "(1.00-1.50), units 784-10-10 / 784-10-10") in text
+    assert "| gate 0.002 (seed 1) | " in text and "seeds 0, 1 (each run once per seed" in text
+    assert out["settings"]["seeds"] == [0, 1]
+    # rows are keyed by seed too: merging seed 0 again replaces seed 0's row only
+    again = main("--merge", "--arch", "mlp", "--methods", "gate", "--strengths", "1e-3",
+                 "--no-global")
+    assert len([r for r in again["runs"] if r["method"] == "gate"]) == 4
 
 
 def test_default_plan_per_architecture(monkeypatch, tmp_path):
