@@ -9,7 +9,7 @@ ifneq ($(wildcard ../shared/data/mnist.npz),)
 export NEURONSELECT_DATA ?= $(abspath ../shared/data)
 endif
 
-.PHONY: install test demo bench bench-quick clean
+.PHONY: install test demo bench bench-extra bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+bench-extra: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py --extra
 
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py --quick

@@ -80,15 +80,20 @@ SWEEPS["vgg"] = {
 ARCHS = ("lenet5", "mlp", "vgg")
 # Networks whose selection runs are shrunk with prune_inputs=True: pixels fc1 never reads go.
 PRUNE_INPUTS = ("mlp",)
-# Per-layer schedule vs one global strength and vs ns.layer_strengths' parameter-share rule
-# (middle strength of the sweep) for these methods.
-COMPARED_SCHEDULES = ("global", "params-rule")
-# Extra sweep points: LeNet-300-100's fc1 holds 88% of the parameters, so the parameter-share
-# rule pushes it hard and barely touches fc2 (scratch trials: 1.73% at 8.0x with 1e-3, against
+# The default plan compares the per-layer schedule with one global strength (middle strength of
+# the sweep) for GLOBAL_COMPARISON's methods: the issue's question.
+COMPARED_SCHEDULES = ("global",)
+SCHEDULES = ("per-layer", "global", "params-rule")
+# ns.layer_strengths' parameter-share rule, run by `make bench-extra` (run_all.py --extra) and
+# merged into results/mnist.json: the comparison methods at their middle strength, and on
+# LeNet-300-100, whose fc1 holds 88% of the parameters so the rule pushes it hard and barely
+# touches fc2, sparse group lasso around 10x (scratch trials: 1.73% at 8.0x with 1e-3, against
 # the per-layer schedule's 1.75% at 7.0x with 2e-3).
-EXTRA_RUNS = {"mlp": (("sparse-group-lasso", 1e-3, "params-rule"),
-                      ("sparse-group-lasso", 1.2e-3, "params-rule"),
-                      ("sparse-group-lasso", 1.5e-3, "params-rule"))}
+PARAMS_RULE_RUNS = {
+    "lenet5": (("group-lasso", 2.5e-3), ("gate", 4e-3)),
+    "mlp": (("group-lasso", 1e-3), ("gate", 2e-3), ("sparse-group-lasso", 1e-3),
+            ("sparse-group-lasso", 1.2e-3), ("sparse-group-lasso", 1.5e-3)),
+}
 GLOBAL_COMPARISON = ("group-lasso", "gate")
 NO_GLOBAL_COMPARISON = ("vgg",)
 SELECTION_METHODS = ("group-lasso", "sparse-group-lasso", "li-lo", "gate", "tri-state")
@@ -502,7 +507,7 @@ def parse_run(text):
     """``METHOD:STRENGTH[:SCHEDULE]`` -> (method, strength, schedule); the schedule defaults to
     "per-layer"."""
     parts = text.split(":")
-    schedules = ("per-layer", *COMPARED_SCHEDULES)
+    schedules = SCHEDULES
     if (len(parts) not in (2, 3) or parts[0] not in SELECTION_METHODS
             or (len(parts) == 3 and parts[2] not in schedules)):
         raise SystemExit(
@@ -517,11 +522,19 @@ def parse_run(text):
     return parts[0], strength, parts[2] if len(parts) == 3 else "per-layer"
 
 
+def params_rule_arguments(arch):
+    """Arguments of the bench_mnist run that merges ``arch``'s PARAMS_RULE_RUNS into
+    results/mnist.json, then matches the uniform baseline again to the best selection run."""
+    return ("--merge", "--arch", arch, "--methods", "uniform", "--runs",
+            *(f"{method}:{strength:g}:params-rule" for method, strength in PARAMS_RULE_RUNS[arch]))
+
+
 def build_plan(args):
     """(arch, method, strength, schedule) of every run of this invocation, dense first."""
     from tf_neuronselect import recipes
 
-    plan = []
+    plan, baselines = [], [(arch, method, 1e-4 if method == "l2-dropout" else 0.0, None)
+                           for arch in args.arch for method in ("dense", "l2-dropout", "uniform")]
     for arch in args.arch:
         for method in args.methods or DEFAULT_METHODS[arch]:
             if method in SELECTION_METHODS:
@@ -535,15 +548,12 @@ def build_plan(args):
                         and arch not in NO_GLOBAL_COMPARISON):
                     for schedule in COMPARED_SCHEDULES:
                         plan.append((arch, method, sweep[len(sweep) // 2], schedule))
-                if not args.quick and not args.strengths:
-                    plan += [(arch, *run) for run in EXTRA_RUNS.get(arch, ()) if run[0] == method]
-            elif method in ("dense", "l2-dropout"):
-                plan.append((arch, method, 1e-4 if method == "l2-dropout" else 0.0, None))
             else:
-                plan.append((arch, method, 0.0, None))
-    if args.runs:
+                plan.append(next(p for p in baselines if p[:2] == (arch, method)))
+    if args.runs:  # exactly these selection runs, plus the baselines --methods names
         plan = [(arch, "dense", 0.0, None) for arch in args.arch]
         plan += [(arch, *parse_run(run)) for arch in args.arch for run in args.runs]
+        plan += [p for p in baselines if p[1] in (args.methods or ()) and p[1] != "dense"]
     # The dense reference goes first per architecture: everything is compared to its TFLite.
     for arch in args.arch:
         if any(p[0] == arch for p in plan) and (arch, "dense", 0.0, None) not in plan:
@@ -595,14 +605,14 @@ def main():
     parser.add_argument("--strengths", nargs="+", type=float, default=None,
                         help="override every method's strength sweep")
     parser.add_argument("--runs", nargs="+", default=None, metavar="METHOD:STRENGTH[:SCHEDULE]",
-                        help="run exactly these selection configurations (plus dense), e.g. "
-                             "gate:8e-3 li-lo:2e-2 gate:4e-3:params-rule (schedule: per-layer, "
-                             "the default, global or params-rule)")
+                        help="run exactly these selection configurations (plus dense, and the "
+                             "baselines --methods names), e.g. gate:8e-3 li-lo:2e-2 "
+                             "gate:4e-3:params-rule (schedule: per-layer, the default, global or "
+                             "params-rule)")
     parser.add_argument("--dense-epochs", type=int, default=None,
                         help="train the dense reference for this many epochs (tuning only)")
     parser.add_argument("--no-global", action="store_true",
-                        help="skip the comparison runs (one global strength, parameter-share "
-                             "rule)")
+                        help="skip the comparison runs (one global strength)")
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"training epochs (default per network: {EPOCHS})")
     parser.add_argument("--finetune-epochs", type=int, default=None,

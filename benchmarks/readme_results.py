@@ -66,18 +66,21 @@ SECTIONS = [("budgets", _budgets), ("prox_step", _prox_step), ("rewrite", _rewri
             ("rewritten_vs_direct", _rewritten_vs_direct), ("export", _export)]
 
 
-def _mnist_targets():
-    """The per-network 'Targets' lines of results/mnist.md (written by benchmarks/report.py)."""
-    path = RESULTS / "mnist.md"
+def _mnist_targets(name="mnist", suffix=""):
+    """The per-network 'Targets' lines of results/<name>.md (written by benchmarks/report.py),
+    each network named with ``suffix`` appended."""
+    path = RESULTS / f"{name}.md"
     if not path.is_file():
         return []
     lines, network = [], None
     for line in path.read_text().splitlines():
         if line.startswith("### "):
-            network = line[4:].strip()
+            network = line[4:].strip() + suffix
         elif line.startswith("Targets:") and network:
             lines.append(f"- **{network}**: {line[len('Targets: '):]}")
         elif line.startswith("- ") and ("MET" in line or "MISSED" in line) and network:
+            lines.append(f"  {line}")
+        elif line.startswith("  (lowest error") and network:
             lines.append(f"  {line}")
     return lines
 
@@ -92,16 +95,40 @@ def _tfmot_table():
             "file keeps its size and speed.", "", *table, ""]
 
 
+def _run_time(data, what, name):
+    steps = ", ".join(f"{step['script']} {step['seconds'] / 60:.0f}" for step in data["steps"])
+    return (f"Last {what} ({data['started'][:10]}): {data['seconds_total'] / 60:.0f} min on "
+            f"{data['cpus']} cores (minutes per step: {steps}; `benchmarks/results/{name}`).")
+
+
 def _bench_time():
-    """How long the last full ``make bench`` took, from results/run_all.json."""
+    """How long the last full ``make bench`` (and ``make bench-extra``) took, from
+    results/run_all.json (run_all_extra.json)."""
     data = _load("run_all")
     if not data or data.get("quick"):
         return []
-    steps = ", ".join(f"{step['script']} {step['seconds'] / 60:.0f}" for step in data["steps"])
-    return [f"Last full `make bench` ({data['started'][:10]}): "
-            f"{data['seconds_total'] / 60:.0f} min on {data['cpus']} cores "
-            f"(minutes per script: {steps}; `benchmarks/results/run_all.json`)."
-            + _merged_since(data["started"]), ""]
+    line = (_run_time(data, "full `make bench`", "run_all.json") + _merged_since(data["started"])
+            + ("" if data.get("tier") else _tier_estimate(data)))
+    extra = _load("run_all_extra")
+    if extra:
+        line += " " + _run_time(extra, "`make bench-extra`", "run_all_extra.json")
+    return [line, ""]
+
+
+def _tier_estimate(run_all):
+    """`make bench` / `make bench-extra` minutes summed from the per-run wall times in the
+    results files, for a plan that changed after the last full run."""
+    mnist, long = _load("mnist") or {}, _load("mnist_mlp_40") or {}
+    steps = {step["script"]: step["seconds"] for step in run_all["steps"]}
+    rows = mnist.get("runs", [])
+    params_rule = sum(r.get("seconds", 0) for r in rows if r.get("schedule") == "params-rule")
+    core = (sum(r.get("seconds", 0) for r in rows) - params_rule
+            + sum(v for k, v in steps.items() if k not in ("bench_mnist.py", "bench_budgets.py")))
+    extra = params_rule + long.get("seconds_total", 0) + steps.get("bench_budgets.py", 0)
+    return (f" The plan has changed since: the parameter-share rule rows, the 40-epoch "
+            f"LeNet-300-100 seeds and the budgets now run in `make bench-extra`. Summed from "
+            f"the per-run wall times in the results files (an estimate, not a timed run): "
+            f"`make bench` {core / 60:.0f} min, `make bench-extra` {extra / 60:.0f} min.")
 
 
 def _merged_since(started):
@@ -119,9 +146,10 @@ def _merged_since(started):
 
 def render():
     lines = _bench_time()
-    targets = _mnist_targets()
+    targets = _mnist_targets() + _mnist_targets(
+        "mnist_mlp_40", ", trained 40 epochs instead of 15, mean of seeds 0-2 (`mnist_mlp_40`)")
     if targets:
-        lines += ["MNIST (`make bench`, one seed; every run, the TFMOT 90%-sparse baseline, the "
+        lines += ["MNIST (`make bench`, seed 0 unless stated; every run, the TFMOT 90%-sparse baseline, the "
                   "uniform-width and L2+dropout baselines and the Pareto plot are in "
                   "[benchmarks/results/RESULTS.md](benchmarks/results/RESULTS.md)):", "",
                   *targets, ""]

@@ -1,11 +1,15 @@
 """Runs every benchmark, each in its own process, then writes results/RESULTS.md.
 
-    python benchmarks/run_all.py            # full run (`make bench`), ~80 min on 2 cores
-    python benchmarks/run_all.py --quick    # smoke run (`make bench-quick`), a few minutes
+    python benchmarks/run_all.py            # `make bench`: the core, ~65 min on 2 cores
+    python benchmarks/run_all.py --extra    # `make bench-extra`: the extras, ~30 min
+    python benchmarks/run_all.py --quick    # `make bench-quick`: smoke run, a few minutes
 
-(The last full run took 64 min; the MNIST runs added since, parameter-share comparisons and a
-longer LeNet-300-100 fine-tune, put bench_mnist's summed per-run time at 73 min instead of 56:
-results/mnist.json seconds_total.)
+The core is the issue's MNIST study (every method and baseline on three networks, per-layer vs
+global strength), TFMOT, the extra figures and the micro-benchmarks. The extras are the
+parameter-share rule rows (merged into results/mnist.json, so run them after the core), the
+40-epoch LeNet-300-100 runs with three seeds (results/mnist_mlp_40.json) and the budgets. The
+times above are sums of per-run wall times in the results files (the last full run, 64 min,
+predates the split); readme_results.py prints them.
 
 The full run writes into benchmarks/results/; ``--quick`` writes into benchmarks/results/quick/
 (or ``--results-dir``) so a smoke run never overwrites real numbers. The TFMOT baseline needs
@@ -13,12 +17,7 @@ tf-keras and tensorflow-model-optimization: they are installed into this interpr
 environment with ``pip install --no-deps`` when missing (``--no-install`` skips that, and the
 baseline then records why it was skipped). Each script runs in a subprocess because importing
 tfmot switches the whole process to legacy tf_keras.
-
-Run time on 2 cores, from the per-row wall times in results/mnist.json (``seconds_by_arch``) and
-budgets.json: LeNet-5 ~32 min, LeNet-300-100 ~16 min, the VGG-style net ~25-40 min, budgets
-~15 min, TFMOT, extras and the micro-benchmarks ~10 min.
 """
-
 import argparse
 import datetime
 import json
@@ -27,22 +26,52 @@ import pathlib
 import subprocess
 import sys
 import time
+import typing
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import bench_mnist  # noqa: E402
 import report  # noqa: E402
 
-# (script, runs in --quick too): the issue's MNIST benchmarks, then the existing micro-benchmarks
-# (those always write into results/, so they only run in the full mode).
-SCRIPTS = (
-    ("bench_mnist.py", True),
-    ("bench_tfmot.py", True),
-    ("bench_extras.py", True),
-    ("bench_budgets.py", True),
-    ("bench_prox_step.py", False),
-    ("bench_export.py", False),
-    ("bench_rewrite.py", False),
+# LeNet-300-100 trained 40 epochs instead of 15, three seeds: the dense net, sparse group lasso
+# with the parameter-share rule around 10x, and the uniform-width net of the same size.
+MLP_LONG_ARGS = ("--name", "mnist_mlp_40", "--arch", "mlp", "--epochs", "40", "--seeds", "0", "1",
+                 "2", "--methods", "uniform", "--runs", "sparse-group-lasso:1e-3:params-rule",
+                 "sparse-group-lasso:1.2e-3:params-rule", "sparse-group-lasso:1.5e-3:params-rule")
+
+
+class Step(typing.NamedTuple):
+    """One benchmark process: ``tier`` "core" runs in `make bench`, "extra" in
+    `make bench-extra`; ``quick`` steps also run (with --quick) in `make bench-quick`."""
+
+    script: str
+    arguments: tuple = ()
+    tier: str = "core"
+    quick: bool = True
+    label: str = ""
+
+    @property
+    def name(self):
+        return self.label or self.script
+
+
+# The issue's MNIST benchmarks and the micro-benchmarks (those always write into results/, so
+# they only run in the full mode) are the core; the parameter-share rule rows (merged into
+# results/mnist.json), the 40-epoch LeNet-300-100 seeds and the budgets are extras.
+STEPS = (
+    Step("bench_mnist.py"),
+    Step("bench_tfmot.py"),
+    Step("bench_extras.py"),
+    Step("bench_prox_step.py", quick=False),
+    Step("bench_export.py", quick=False),
+    Step("bench_rewrite.py", quick=False),
+    Step("bench_mnist.py", bench_mnist.params_rule_arguments("lenet5"), "extra", False,
+         "bench_mnist.py params-rule lenet5"),
+    Step("bench_mnist.py", bench_mnist.params_rule_arguments("mlp"), "extra", False,
+         "bench_mnist.py params-rule mlp"),
+    Step("bench_mnist.py", MLP_LONG_ARGS, "extra", False, "bench_mnist.py mnist_mlp_40"),
+    Step("bench_budgets.py", tier="extra"),
 )
 TFMOT_PACKAGES = ["tf-keras==2.21.0", "tensorflow-model-optimization==0.8.1", "dm-tree"]
 
@@ -70,15 +99,29 @@ def ensure_tfmot(allowed):
     return "installed"
 
 
-def run_script(script, quick, env):
-    command = [sys.executable, "-u", str(HERE / script)] + (["--quick"] if quick else [])
-    log(f"--- {script} {'--quick' if quick else ''}")
+def run_step(step, quick, env):
+    command = ([sys.executable, "-u", str(HERE / step.script), *step.arguments]
+               + (["--quick"] if quick else []))
+    log(f"--- {' '.join([step.script, *step.arguments])} {'--quick' if quick else ''}")
     start = time.perf_counter()
     result = subprocess.run(command, env=env, check=False)
     seconds = time.perf_counter() - start
     status = "ok" if result.returncode == 0 else f"failed (exit {result.returncode})"
-    log(f"--- {script}: {status} in {seconds / 60:.1f} min")
-    return {"script": script, "status": status, "seconds": round(seconds, 1)}
+    log(f"--- {step.name}: {status} in {seconds / 60:.1f} min")
+    return {"script": step.name, "arguments": list(step.arguments), "status": status,
+            "seconds": round(seconds, 1)}
+
+
+def select_steps(quick, extra, only):
+    """The steps of this run: every quick-capable step with --quick, else the core or (with
+    --extra) the extra tier; ``only`` keeps those whose script or label it names."""
+    if quick:
+        steps = [s for s in STEPS if s.quick]
+    else:
+        steps = [s for s in STEPS if s.tier == ("extra" if extra else "core")]
+    if only:
+        steps = [s for s in steps if s.script in only or s.name in only]
+    return steps
 
 
 def main():
@@ -86,8 +129,11 @@ def main():
     parser.add_argument("--quick", action="store_true", help="tiny smoke run of everything")
     parser.add_argument("--results-dir", default=None,
                         help="where results go (default results/, or results/quick/ with --quick)")
+    parser.add_argument("--extra", action="store_true",
+                        help="run the extra tier (`make bench-extra`) instead of the core")
     parser.add_argument("--only", nargs="+", default=None, metavar="SCRIPT",
-                        help="run only these scripts (e.g. bench_mnist.py)")
+                        help="run only these steps, by script (e.g. bench_mnist.py) or label "
+                             "(e.g. 'bench_mnist.py mnist_mlp_40')")
     parser.add_argument("--no-install", action="store_true",
                         help="do not pip-install the TFMOT baseline's packages")
     args = parser.parse_args()
@@ -102,22 +148,23 @@ def main():
         shared = HERE.parent.parent / "shared" / "data"
         if (shared / "mnist.npz").is_file():
             env["NEURONSELECT_DATA"] = str(shared)
-    scripts = [s for s, in_quick in SCRIPTS if in_quick or not args.quick]
-    if args.only:
-        scripts = [s for s in scripts if s in args.only]
+    scripts = select_steps(args.quick, args.extra, args.only)
     start = time.perf_counter()
-    tfmot_status = ensure_tfmot(not args.no_install) if "bench_tfmot.py" in scripts else "n/a"
-    log(f"results -> {results}; scripts: {', '.join(scripts)}; TFMOT packages: {tfmot_status}")
+    tfmot_status = (ensure_tfmot(not args.no_install)
+                    if any(s.script == "bench_tfmot.py" for s in scripts) else "n/a")
+    log(f"results -> {results}; steps: {', '.join(s.name for s in scripts)}; "
+        f"TFMOT packages: {tfmot_status}")
     steps = []
     summary = {"command": " ".join(["python benchmarks/run_all.py"] + sys.argv[1:]),
-               "quick": args.quick, "tfmot_packages": tfmot_status, "cpus": os.cpu_count(),
+               "quick": args.quick, "tier": "extra" if args.extra and not args.quick else "core", "tfmot_packages": tfmot_status, "cpus": os.cpu_count(),
                "started": datetime.datetime.now().isoformat(timespec="seconds"), "steps": steps}
-    for index, script in enumerate(scripts, 1):
+    summary_name = "run_all_extra.json" if summary["tier"] == "extra" else "run_all.json"
+    for index, step in enumerate(scripts, 1):
         log(f"[{index}/{len(scripts)}]")
-        steps.append(run_script(script, args.quick, env))
+        steps.append(run_step(step, args.quick, env))
         summary["seconds_total"] = round(time.perf_counter() - start, 1)
         summary["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
-        report.atomic_write_text(results / "run_all.json", json.dumps(summary, indent=2) + "\n")
+        report.atomic_write_text(results / summary_name, json.dumps(summary, indent=2) + "\n")
     subprocess.run([sys.executable, str(HERE / "report.py")], env=env, check=False)
     log(f"done in {summary['seconds_total'] / 60:.1f} min; see {results / 'RESULTS.md'}")
     return 0 if all(s["status"] == "ok" for s in steps) else 1

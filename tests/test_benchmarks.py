@@ -255,13 +255,14 @@ def test_default_plan_per_architecture(monkeypatch, tmp_path):
     assert not any(p[3] == "global" for p in vgg)
     for method in bench_mnist.GLOBAL_COMPARISON:
         compared = {p[3] for p in plan if p[:2] == ("lenet5", method)}
-        assert compared == {"per-layer", "global", "params-rule"}
-    args.arch = ["mlp"]
-    extra = [p for p in bench_mnist.build_plan(args) if p[1:] in bench_mnist.EXTRA_RUNS["mlp"]]
-    assert len(extra) == len(bench_mnist.EXTRA_RUNS["mlp"])
+        assert compared == {"per-layer", "global"}
     args.arch = ["vgg", "lenet5"]
     args.runs, args.methods = ["gate:1e-3"], ["gate"]
     assert bench_mnist.build_plan(args).count(("vgg", "dense", 0.0, None)) == 1
+    args.arch, args.methods = ["mlp"], ["uniform", "l2-dropout"]
+    assert bench_mnist.build_plan(args) == [
+        ("mlp", "dense", 0.0, None), ("mlp", "gate", 1e-3, "per-layer"),
+        ("mlp", "l2-dropout", 1e-4, None), ("mlp", "uniform", 0.0, None)]
 
 
 def test_params_rule_schedule_follows_each_layers_parameter_share(monkeypatch):
@@ -299,8 +300,8 @@ def test_readme_results_name_the_mnist_reruns_after_the_full_run(monkeypatch, tm
     monkeypatch.setattr(readme_results, "RESULTS", tmp_path)
     steps = [{"script": "bench_mnist.py", "seconds": 600}]
     (tmp_path / "run_all.json").write_text(json.dumps(
-        {"quick": False, "started": "2026-11-22T05:23:49", "seconds_total": 660, "cpus": 2,
-         "steps": steps}))
+        {"quick": False, "tier": "core", "started": "2026-11-22T05:23:49", "seconds_total": 660,
+         "cpus": 2, "steps": steps}))
     invocations = [
         {"started": "2026-11-22 05:23:53", "command": "", "merge": False, "runs": [[1]] * 9},
         {"started": "2026-12-02 06:38:44", "command": "--merge --arch mlp", "merge": True,
@@ -310,3 +311,51 @@ def test_readme_results_name_the_mnist_reruns_after_the_full_run(monkeypatch, tm
     assert line.startswith("Last full `make bench` (2026-11-22): 11 min on 2 cores")
     assert line.endswith("Since then, MNIST rows were redone with `bench_mnist.py --merge "
                          "--arch mlp` (2026-12-02, runs: 24, 25 min).")
+
+
+def test_readme_results_estimate_the_tiers_of_an_older_full_run(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import readme_results
+
+    monkeypatch.setattr(readme_results, "RESULTS", tmp_path)
+    steps = [{"script": "bench_mnist.py", "seconds": 600}, {"script": "bench_tfmot.py",
+                                                            "seconds": 60},
+             {"script": "bench_budgets.py", "seconds": 300}]
+    (tmp_path / "run_all.json").write_text(json.dumps(  # written before the tiers: no "tier"
+        {"quick": False, "started": "2026-11-22T05:23:49", "seconds_total": 960, "cpus": 2,
+         "steps": steps}))
+    runs = [{"seconds": 100, "schedule": "per-layer"}, {"seconds": 50, "schedule": "params-rule"},
+            {"seconds": 30, "schedule": None}]
+    (tmp_path / "mnist.json").write_text(json.dumps({"runs": runs, "invocations": []}))
+    (tmp_path / "mnist_mlp_40.json").write_text(json.dumps({"seconds_total": 240}))
+    line = readme_results._bench_time()[0]
+    # core: 180 s of MNIST rows less the params-rule row, plus TFMOT; extra: that row, the
+    # 40-epoch file and the budgets
+    assert line.endswith("(an estimate, not a timed run): `make bench` 3 min, "
+                         "`make bench-extra` 10 min.")
+    (tmp_path / "run_all_extra.json").write_text(json.dumps(
+        {"quick": False, "tier": "extra", "started": "2026-12-02T10:00:00", "seconds_total": 600,
+         "cpus": 2, "steps": [{"script": "bench_budgets.py", "seconds": 300}]}))
+    assert readme_results._bench_time()[0].endswith(
+        "Last `make bench-extra` (2026-12-02): 10 min on 2 cores (minutes per step: "
+        "bench_budgets.py 5; `benchmarks/results/run_all_extra.json`).")
+
+
+def test_run_all_tiers_split_the_steps(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import bench_mnist
+    import run_all
+
+    core = [s.name for s in run_all.select_steps(quick=False, extra=False, only=None)]
+    extra = [s.name for s in run_all.select_steps(quick=False, extra=True, only=None)]
+    assert core == ["bench_mnist.py", "bench_tfmot.py", "bench_extras.py", "bench_prox_step.py",
+                    "bench_export.py", "bench_rewrite.py"]
+    assert extra == ["bench_mnist.py params-rule lenet5", "bench_mnist.py params-rule mlp",
+                     "bench_mnist.py mnist_mlp_40", "bench_budgets.py"]
+    only = run_all.select_steps(quick=False, extra=True, only=["bench_mnist.py mnist_mlp_40"])
+    assert [s.arguments for s in only] == [run_all.MLP_LONG_ARGS]
+    # the extra steps merge exactly PARAMS_RULE_RUNS into mnist.json, uniform re-matched
+    arguments = bench_mnist.params_rule_arguments("mlp")
+    assert arguments[:5] == ("--merge", "--arch", "mlp", "--methods", "uniform")
+    runs = [bench_mnist.parse_run(r) for r in arguments[arguments.index("--runs") + 1:]]
+    assert runs == [(m, s, "params-rule") for m, s in bench_mnist.PARAMS_RULE_RUNS["mlp"]]
