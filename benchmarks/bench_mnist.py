@@ -29,7 +29,7 @@ from _common import write_result
 
 RESULTS = _common.RESULTS = report.results_dir()
 
-SEED = 0
+SEED = report.DEFAULT_SEED
 BATCH = 128
 LEARNING_RATE = 0.05  # cosine-decayed to 1% of it
 # Per-network peak learning rate where 0.05 is too high (the VGG-style net, without batch
@@ -276,7 +276,7 @@ def run_one(arch, method, strength, data, settings, schedule="per-layer", widths
     # Before seeding: the parameter-share rule builds a network, which would draw from the
     # seeded generator and give this run other initial weights than its per-layer twin.
     layer_scale = schedule_scale(arch, schedule, data)
-    keras.utils.set_random_seed(settings["seed"])  # the seed of this run (--seeds)
+    keras.utils.set_random_seed(settings["seed"])
     build_method = "dense" if method == "uniform" else method
     model = recipes.build(arch, build_method, data.input_shape, data.num_classes,
                           strength if method in SELECTION_METHODS + ("l2-dropout",) else 0.0,
@@ -507,12 +507,11 @@ def parse_run(text):
     """``METHOD:STRENGTH[:SCHEDULE]`` -> (method, strength, schedule); the schedule defaults to
     "per-layer"."""
     parts = text.split(":")
-    schedules = SCHEDULES
     if (len(parts) not in (2, 3) or parts[0] not in SELECTION_METHODS
-            or (len(parts) == 3 and parts[2] not in schedules)):
+            or (len(parts) == 3 and parts[2] not in SCHEDULES)):
         raise SystemExit(
             f"--runs: expected METHOD:STRENGTH[:SCHEDULE] with METHOD one of "
-            f"{', '.join(SELECTION_METHODS)} and SCHEDULE one of {', '.join(schedules)}. "
+            f"{', '.join(SELECTION_METHODS)} and SCHEDULE one of {', '.join(SCHEDULES)}. "
             f"Received: {text!r}. Example: gate:4e-3:params-rule")
     try:
         strength = float(parts[1])
