@@ -12,6 +12,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
+def cpu_model():
+    """The CPU's model name (/proc/cpuinfo on Linux), or what ``platform`` knows elsewhere: the
+    same seed takes other floating-point paths on other CPUs, so results say where they ran."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def write_result(name, payload):
     """Writes ``results/<name>.json`` (atomically) and returns its path."""
     import keras
@@ -25,6 +38,7 @@ def write_result(name, payload):
         "keras": keras.__version__,
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
+        "cpu": cpu_model(),
     }
     path = RESULTS / f"{name}.json"
     tmp = path.with_suffix(".json.tmp")

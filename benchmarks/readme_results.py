@@ -6,6 +6,8 @@
 import json
 import pathlib
 
+import report
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -118,15 +120,16 @@ def _bench_time():
 def _tier_estimate(run_all):
     """`make bench` / `make bench-extra` minutes summed from the per-run wall times in the
     results files, for a plan that changed after the last full run."""
-    mnist, long = _load("mnist") or {}, _load("mnist_mlp_40") or {}
+    mnist = _load("mnist") or {}
+    studies = sum((_load(name) or {}).get("seconds_total", 0) for name in report.SEED_STUDIES)
     steps = {step["script"]: step["seconds"] for step in run_all["steps"]}
     rows = mnist.get("runs", [])
     params_rule = sum(r.get("seconds", 0) for r in rows if r.get("schedule") == "params-rule")
     core = (sum(r.get("seconds", 0) for r in rows) - params_rule
             + sum(v for k, v in steps.items() if k not in ("bench_mnist.py", "bench_budgets.py")))
-    extra = params_rule + long.get("seconds_total", 0) + steps.get("bench_budgets.py", 0)
-    return (f" The plan has changed since: the parameter-share rule rows, the 40-epoch "
-            f"LeNet-300-100 seeds and the budgets now run in `make bench-extra`. Summed from "
+    extra = params_rule + studies + steps.get("bench_budgets.py", 0)
+    return (f" The plan has changed since: the parameter-share rule rows, the runs repeated "
+            f"with three seeds and the budgets now run in `make bench-extra`. Summed from "
             f"the per-run wall times in the results files (an estimate, not a timed run): "
             f"`make bench` {core / 60:.0f} min, `make bench-extra` {extra / 60:.0f} min.")
 
@@ -146,8 +149,9 @@ def _merged_since(started):
 
 def render():
     lines = _bench_time()
-    targets = _mnist_targets() + _mnist_targets(
-        "mnist_mlp_40", ", trained 40 epochs instead of 15, mean of seeds 0-2 (`mnist_mlp_40`)")
+    targets = _mnist_targets()
+    for name, study in report.SEED_STUDIES.items():
+        targets += _mnist_targets(name, study["readme"])
     if targets:
         lines += ["MNIST (`make bench`, seed 0 unless stated; every run, the TFMOT 90%-sparse baseline, the "
                   "uniform-width and L2+dropout baselines and the Pareto plot are in "

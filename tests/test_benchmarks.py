@@ -75,6 +75,7 @@ def test_mnist_json_structure(quick_results):
     payload = _load(out, "mnist")
     assert payload["settings"]["quick"] is True and payload["settings"]["seed"] == 0
     assert "environment" in payload and "targets" in payload
+    assert payload["environment"]["cpu"]  # seeds repeat only on the same CPU
     methods = {(r["arch"], r["method"]) for r in payload["runs"]}
     for arch in ("lenet5", "mlp"):
         for method in ("dense", "l2-dropout", "uniform", "group-lasso", "sparse-group-lasso",
@@ -351,7 +352,8 @@ def test_run_all_tiers_split_the_steps(monkeypatch):
     assert core == ["bench_mnist.py", "bench_tfmot.py", "bench_extras.py", "bench_prox_step.py",
                     "bench_export.py", "bench_rewrite.py"]
     assert extra == ["bench_mnist.py params-rule lenet5", "bench_mnist.py params-rule mlp",
-                     "bench_mnist.py mnist_mlp_40", "bench_budgets.py"]
+                     "bench_mnist.py mnist_mlp_40", "bench_mnist.py mnist_lenet5_seeds",
+                     "bench_budgets.py"]
     only = run_all.select_steps(quick=False, extra=True, only=["bench_mnist.py mnist_mlp_40"])
     assert [s.arguments for s in only] == [run_all.MLP_LONG_ARGS]
     # the extra steps merge exactly PARAMS_RULE_RUNS into mnist.json, uniform re-matched
