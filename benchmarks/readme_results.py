@@ -131,7 +131,22 @@ def _tier_estimate(run_all):
     return (f" The plan has changed since: the parameter-share rule rows, the runs repeated "
             f"with three seeds and the budgets now run in `make bench-extra`. Summed from "
             f"the per-run wall times in the results files (an estimate, not a timed run): "
-            f"`make bench` {core / 60:.0f} min, `make bench-extra` {extra / 60:.0f} min.")
+            f"`make bench` {core / 60:.0f} min, `make bench-extra` {extra / 60:.0f} min."
+            + _machine_spread())
+
+
+def _machine_spread():
+    """How much the per-run times depend on the machine: LeNet-5's dense training in mnist.json
+    against the same training in the LeNet-5 seed study (run on another machine)."""
+    def dense_seconds(name):
+        return [r["train_seconds"] for r in (_load(name) or {}).get("runs", [])
+                if r.get("arch") == "lenet5" and r.get("method") == "dense"]
+
+    main, seeds = dense_seconds("mnist"), dense_seconds("mnist_lenet5_seeds")
+    if not main or not seeds:
+        return ""
+    return (f" Times depend on the CPU: LeNet-5's dense training took {main[0]:.0f} s in "
+            f"mnist.json and {min(seeds):.0f}-{max(seeds):.0f} s in mnist_lenet5_seeds.json.")
 
 
 def _merged_since(started):

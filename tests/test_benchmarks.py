@@ -334,6 +334,15 @@ def test_readme_results_estimate_the_tiers_of_an_older_full_run(monkeypatch, tmp
     # 40-epoch file and the budgets
     assert line.endswith("(an estimate, not a timed run): `make bench` 3 min, "
                          "`make bench-extra` 10 min.")
+    dense = {"arch": "lenet5", "method": "dense"}
+    (tmp_path / "mnist.json").write_text(json.dumps(
+        {"runs": runs + [dict(dense, train_seconds=70.4)], "invocations": []}))
+    (tmp_path / "mnist_lenet5_seeds.json").write_text(json.dumps(
+        {"runs": [dict(dense, train_seconds=180.2), dict(dense, train_seconds=240.0)],
+         "seconds_total": 0}))
+    assert readme_results._bench_time()[0].endswith(
+        "Times depend on the CPU: LeNet-5's dense training took 70 s in mnist.json and 180-240 s"
+        " in mnist_lenet5_seeds.json.")
     (tmp_path / "run_all_extra.json").write_text(json.dumps(
         {"quick": False, "tier": "extra", "started": "2026-12-02T10:00:00", "seconds_total": 600,
          "cpus": 2, "steps": [{"script": "bench_budgets.py", "seconds": 300}]}))
