@@ -12,6 +12,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
+def progress(index, total, started, width=20):
+    """A progress line for the ``index``-th of ``total`` steps (1-based, about to start):
+    ``[3/12] [###-----------------] 17%, 4.0 min so far, ~20 min left``; ``started`` is the
+    ``time.perf_counter()`` of the first step."""
+    done = index - 1
+    filled = round(width * done / total)
+    elapsed = time.perf_counter() - started
+    left = f", ~{elapsed / done * (total - done) / 60:.0f} min left" if done else ""
+    return (f"[{index}/{total}] [{'#' * filled}{'-' * (width - filled)}] "
+            f"{100 * done / total:.0f}%, {elapsed / 60:.1f} min so far{left}")
+
+
 def cpu_model():
     """The CPU's model name (/proc/cpuinfo on Linux), or what ``platform`` knows elsewhere: the
     same seed takes other floating-point paths on other CPUs, so results say where they ran."""

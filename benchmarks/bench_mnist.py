@@ -659,7 +659,7 @@ def main():
                    + [(seed, *run) for seed in args.seeds for run in plan if run[1] == "uniform"])
     uniform_widths = {}
     for index, (seed, arch, method, strength, schedule) in enumerate(seeded_plan, 1):
-        log(f"[{index}/{len(seeded_plan)}] {ARCH_LABEL[arch]} / {method}"
+        log(f"{_common.progress(index, len(seeded_plan), start_all)} {ARCH_LABEL[arch]} / {method}"
             + (f" strength {strength:g} ({schedule})" if schedule else "")
             + (f" seed {seed}" if len(args.seeds) > 1 else ""))
         widths = None

@@ -230,7 +230,7 @@ def main():
     payload = {"settings": settings, "runs": []}
     start = time.perf_counter()
     for index, arch in enumerate(args.arch, 1):
-        log(f"[{index}/{len(args.arch)}] TFMOT magnitude pruning, {arch}")
+        log(f"{_common.progress(index, len(args.arch), start)} TFMOT magnitude pruning, {arch}")
         payload["runs"].append(run_arch(arch, data, args, work, tfmot, tf_keras, bench_mnist))
         payload["seconds_total"] = round(time.perf_counter() - start, 1)
         path = write_result(args.name, payload)

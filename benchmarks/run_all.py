@@ -32,6 +32,7 @@ import typing
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import _common  # noqa: E402
 import bench_mnist  # noqa: E402
 import report  # noqa: E402
 
@@ -163,11 +164,12 @@ def main():
         f"TFMOT packages: {tfmot_status}")
     steps = []
     summary = {"command": " ".join(["python benchmarks/run_all.py"] + sys.argv[1:]),
-               "quick": args.quick, "tier": "extra" if args.extra and not args.quick else "core", "tfmot_packages": tfmot_status, "cpus": os.cpu_count(),
+               "quick": args.quick, "tier": "extra" if args.extra and not args.quick else "core",
+               "tfmot_packages": tfmot_status, "cpus": os.cpu_count(),
                "started": datetime.datetime.now().isoformat(timespec="seconds"), "steps": steps}
     summary_name = "run_all_extra.json" if summary["tier"] == "extra" else "run_all.json"
     for index, step in enumerate(scripts, 1):
-        log(f"[{index}/{len(scripts)}]")
+        log(_common.progress(index, len(scripts), start))
         steps.append(run_step(step, args.quick, env))
         summary["seconds_total"] = round(time.perf_counter() - start, 1)
         summary["finished"] = datetime.datetime.now().isoformat(timespec="seconds")

@@ -370,3 +370,13 @@ def test_run_all_tiers_split_the_steps(monkeypatch):
     assert arguments[:5] == ("--merge", "--arch", "mlp", "--methods", "uniform")
     runs = [bench_mnist.parse_run(r) for r in arguments[arguments.index("--runs") + 1:]]
     assert runs == [(m, s, "params-rule") for m, s in bench_mnist.PARAMS_RULE_RUNS["mlp"]]
+
+
+def test_progress_line_fills_the_bar_and_estimates_what_is_left(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import _common
+
+    monkeypatch.setattr(_common.time, "perf_counter", lambda: 130.0)
+    assert _common.progress(1, 4, 10.0, width=8) == "[1/4] [--------] 0%, 2.0 min so far"
+    assert _common.progress(3, 4, 10.0, width=8) == (
+        "[3/4] [####----] 50%, 2.0 min so far, ~2 min left")
