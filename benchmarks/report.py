@@ -93,9 +93,7 @@ def configurations(rows):
         speedups = [r["latency"]["batch1"]["speedup"] for r in members
                     if (r.get("latency") or {}).get("batch1")]
         summaries.append({
-            "label": label, "rows": members,
-            "seeds": [r.get("seed", DEFAULT_SEED) for r in members],
-            "error_pct": _mean(errors), "error_range": (min(errors), max(errors)),
+            "label": label, "rows": members, "error_pct": _mean(errors), "error_range": (min(errors), max(errors)),
             "compression": _mean([r.get("compression", 0) for r in members]),
             "params": _mean([r["params"] for r in members]),
             "speedup_b1": _mean(speedups) if speedups else None})
