@@ -7,6 +7,7 @@ import json
 import pathlib
 
 import report
+import run_all as run_all_steps
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -125,9 +126,13 @@ def _tier_estimate(run_all):
     steps = {step["script"]: step["seconds"] for step in run_all["steps"]}
     rows = mnist.get("runs", [])
     params_rule = sum(r.get("seconds", 0) for r in rows if r.get("schedule") == "params-rule")
-    core = (sum(r.get("seconds", 0) for r in rows) - params_rule
-            + sum(v for k, v in steps.items() if k not in ("bench_mnist.py", "bench_budgets.py")))
-    extra = params_rule + studies + steps.get("bench_budgets.py", 0)
+    # bench_mnist's own steps are counted from its rows; the others from the old run's steps,
+    # by the tier run_all.STEPS now gives them.
+    others = {tier: sum(steps.get(s.name, 0) for s in run_all_steps.STEPS
+                        if s.tier == tier and s.script != "bench_mnist.py")
+              for tier in ("core", "extra")}
+    core = sum(r.get("seconds", 0) for r in rows) - params_rule + others["core"]
+    extra = params_rule + studies + others["extra"]
     return (f" The plan has changed since: the parameter-share rule rows, the runs repeated "
             f"with three seeds and the budgets now run in `make bench-extra`. Summed from "
             f"the per-run wall times in the results files (an estimate, not a timed run): "
@@ -168,8 +173,8 @@ def render():
     for name, study in report.SEED_STUDIES.items():
         targets += _mnist_targets(name, study["readme"])
     if targets:
-        lines += ["MNIST (`make bench`, seed 0 unless stated; every run, the TFMOT 90%-sparse baseline, the "
-                  "uniform-width and L2+dropout baselines and the Pareto plot are in "
+        lines += ["MNIST (`make bench`, seed 0 unless stated; every run, the TFMOT 90%-sparse "
+                  "baseline, the uniform-width and L2+dropout baselines and the Pareto plot are in "
                   "[benchmarks/results/RESULTS.md](benchmarks/results/RESULTS.md)):", "",
                   *targets, ""]
     lines += _tfmot_table()

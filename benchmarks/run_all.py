@@ -64,7 +64,7 @@ class Step(typing.NamedTuple):
 
 # The MNIST benchmarks and the micro-benchmarks (those always write into results/, so
 # they only run in the full mode) are the core; the parameter-share rule rows (merged into
-# results/mnist.json), the 40-epoch LeNet-300-100 seeds and the budgets are extras.
+# results/mnist.json), the seed studies (report.SEED_STUDIES) and the budgets are extras.
 STEPS = (
     Step("bench_mnist.py"),
     Step("bench_tfmot.py"),
