@@ -12,6 +12,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
+def log(message, prefix=""):
+    """Prints ``[prefix HH:MM:SS] message`` at once, so a long benchmark's log shows progress."""
+    stamp = f"{prefix} {time.strftime('%H:%M:%S')}" if prefix else time.strftime('%H:%M:%S')
+    print(f"[{stamp}] {message}", flush=True)
+
+
 def progress(index, total, started, width=20):
     """A progress line for the ``index``-th of ``total`` steps (1-based, about to start):
     ``[3/12] [###-----------------] 17%, 4.0 min so far, ~20 min left``; ``started`` is the

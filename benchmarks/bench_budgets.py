@@ -14,6 +14,7 @@ rollbacks, train time.
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -28,8 +29,7 @@ BATCH = 128
 STRENGTH = 1e-3  # the controller's start (recipes.DEFAULT_STRENGTH): about 3x too weak
 
 
-def log(message):
-    print(f"[bench_budgets {time.strftime('%H:%M:%S')}] {message}", flush=True)
+log = functools.partial(_common.log, prefix="bench_budgets")
 
 
 def build(total_steps):

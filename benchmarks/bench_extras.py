@@ -28,8 +28,7 @@ SEED = 0
 DROPNEURON = {"li": 0.3, "lo": 0.3, "l1": 0.05}
 
 
-def log(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+log = _common.log
 
 
 def regression_data(rng, n_features=20, support=(2, 9), n=1000, noise=0.01):

@@ -127,8 +127,7 @@ ANCHORS = {
 }
 
 
-def log(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+log = _common.log
 
 
 def error_pct(model, x, y):

@@ -35,8 +35,7 @@ DENSE_EPOCHS = {"lenet5": 12, "mlp": 15}
 TFMOT_INSTALL = ["tf-keras==2.21.0", "tensorflow-model-optimization==0.8.1", "dm-tree"]
 
 
-def log(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+log = _common.log
 
 
 def tfmot_missing():

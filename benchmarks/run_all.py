@@ -21,6 +21,7 @@ tfmot switches the whole process to legacy tf_keras.
 """
 import argparse
 import datetime
+import functools
 import json
 import os
 import pathlib
@@ -84,8 +85,7 @@ STEPS = (
 TFMOT_PACKAGES = ["tf-keras==2.21.0", "tensorflow-model-optimization==0.8.1", "dm-tree"]
 
 
-def log(message):
-    print(f"[run_all {time.strftime('%H:%M:%S')}] {message}", flush=True)
+log = functools.partial(_common.log, prefix="run_all")
 
 
 def ensure_tfmot(allowed):

@@ -380,3 +380,13 @@ def test_progress_line_fills_the_bar_and_estimates_what_is_left(monkeypatch):
     assert _common.progress(1, 4, 10.0, width=8) == "[1/4] [--------] 0%, 2.0 min so far"
     assert _common.progress(3, 4, 10.0, width=8) == (
         "[3/4] [####----] 50%, 2.0 min so far, ~2 min left")
+
+
+def test_log_lines_carry_the_time_and_the_script_prefix(monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import _common
+
+    monkeypatch.setattr(_common.time, "strftime", lambda fmt: "12:34:56")
+    _common.log("plain")
+    _common.log("prefixed", prefix="run_all")
+    assert capsys.readouterr().out == "[12:34:56] plain\n[run_all 12:34:56] prefixed\n"
