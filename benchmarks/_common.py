@@ -31,16 +31,25 @@ def progress(index, total, started, width=20):
 
 
 def cpu_model():
-    """The CPU's model name (/proc/cpuinfo on Linux), or what ``platform`` knows elsewhere: the
-    same seed takes other floating-point paths on other CPUs, so results say where they ran."""
+    """The CPU's model name and widest vector instructions from /proc/cpuinfo on Linux (e.g.
+    ``AMD EPYC, AVX-512``), or what ``platform`` knows elsewhere: the same seed takes other
+    floating-point paths on other CPUs, and machines sold under one name differ in AVX-512."""
     try:
         with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+            fields = dict(line.split(":", 1) for line in info if ":" in line)
     except OSError:
-        pass
-    return platform.processor() or "unknown"
+        return platform.processor() or "unknown"
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    return describe_cpu(fields.get("model name", platform.processor() or "unknown"),
+                        fields.get("flags", "").split())
+
+
+def describe_cpu(model, flags):
+    """``model`` with the widest x86 vector extension among ``flags`` (none on other CPUs)."""
+    for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX")):
+        if flag in flags:
+            return f"{model}, {name}"
+    return model
 
 
 def write_result(name, payload):

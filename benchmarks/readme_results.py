@@ -100,8 +100,10 @@ def _tfmot_table():
 
 def _run_time(data, what, name):
     steps = ", ".join(f"{step['script']} {step['seconds'] / 60:.0f}" for step in data["steps"])
+    cpu = f", {data['cpu']}" if data.get("cpu") else ""
     return (f"Last {what} ({data['started'][:10]}): {data['seconds_total'] / 60:.0f} min on "
-            f"{data['cpus']} cores (minutes per step: {steps}; `benchmarks/results/{name}`).")
+            f"{data['cpus']} cores{cpu} (minutes per step: {steps}; "
+            f"`benchmarks/results/{name}`).")
 
 
 def _bench_time():

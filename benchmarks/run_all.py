@@ -165,7 +165,7 @@ def main():
     steps = []
     summary = {"command": " ".join(["python benchmarks/run_all.py"] + sys.argv[1:]),
                "quick": args.quick, "tier": "extra" if args.extra and not args.quick else "core",
-               "tfmot_packages": tfmot_status, "cpus": os.cpu_count(),
+               "tfmot_packages": tfmot_status, "cpus": os.cpu_count(), "cpu": _common.cpu_model(),
                "started": datetime.datetime.now().isoformat(timespec="seconds"), "steps": steps}
     summary_name = "run_all_extra.json" if summary["tier"] == "extra" else "run_all.json"
     for index, step in enumerate(scripts, 1):

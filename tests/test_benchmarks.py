@@ -302,14 +302,15 @@ def test_readme_results_name_the_mnist_reruns_after_the_full_run(monkeypatch, tm
     steps = [{"script": "bench_mnist.py", "seconds": 600}]
     (tmp_path / "run_all.json").write_text(json.dumps(
         {"quick": False, "tier": "core", "started": "2026-11-22T05:23:49", "seconds_total": 660,
-         "cpus": 2, "steps": steps}))
+         "cpus": 2, "cpu": "AMD EPYC, AVX2", "steps": steps}))
     invocations = [
         {"started": "2026-11-22 05:23:53", "command": "", "merge": False, "runs": [[1]] * 9},
         {"started": "2026-12-02 06:38:44", "command": "--merge --arch mlp", "merge": True,
          "runs": [[1]] * 24, "wall_seconds": 1500}]
     (tmp_path / "mnist.json").write_text(json.dumps({"invocations": invocations}))
     line = readme_results._bench_time()[0]
-    assert line.startswith("Last full `make bench` (2026-11-22): 11 min on 2 cores")
+    assert line.startswith("Last full `make bench` (2026-11-22): 11 min on 2 cores, AMD EPYC, "
+                           "AVX2 (minutes per step: bench_mnist.py 10;")
     assert line.endswith("Since then, MNIST rows were redone with `bench_mnist.py --merge "
                          "--arch mlp` (2026-12-02, runs: 24, 25 min).")
 
@@ -380,6 +381,16 @@ def test_progress_line_fills_the_bar_and_estimates_what_is_left(monkeypatch):
     assert _common.progress(1, 4, 10.0, width=8) == "[1/4] [--------] 0%, 2.0 min so far"
     assert _common.progress(3, 4, 10.0, width=8) == (
         "[3/4] [####----] 50%, 2.0 min so far, ~2 min left")
+
+
+def test_cpu_description_names_the_widest_vector_extension(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import _common
+
+    assert _common.describe_cpu("AMD EPYC", ["sse2", "avx", "avx2", "avx512f"]) == (
+        "AMD EPYC, AVX-512")
+    assert _common.describe_cpu("AMD EPYC", ["sse2", "avx", "avx2"]) == "AMD EPYC, AVX2"
+    assert _common.describe_cpu("Neoverse-N1", ["fp", "asimd"]) == "Neoverse-N1"
 
 
 def test_log_lines_carry_the_time_and_the_script_prefix(monkeypatch, capsys):
