@@ -117,29 +117,40 @@ def _bench_time():
     extra = _load("run_all_extra")
     if extra:
         line += " " + _run_time(extra, "`make bench-extra`", "run_all_extra.json")
+    elif data.get("tier"):
+        line += (f" `make bench-extra` has not been timed as a whole; summed from the per-run "
+                 f"wall times in its results files: about {_extra_seconds(data) / 60:.0f} min.")
     return [line, ""]
 
 
 def _tier_estimate(run_all):
     """`make bench` / `make bench-extra` minutes summed from the per-run wall times in the
     results files, for a plan that changed after the last full run."""
-    mnist = _load("mnist") or {}
-    studies = sum((_load(name) or {}).get("seconds_total", 0) for name in report.SEED_STUDIES)
+    rows = (_load("mnist") or {}).get("runs", [])
     steps = {step["script"]: step["seconds"] for step in run_all["steps"]}
-    rows = mnist.get("runs", [])
-    params_rule = sum(r.get("seconds", 0) for r in rows if r.get("schedule") == "params-rule")
     # bench_mnist's own steps are counted from its rows; the others from the old run's steps,
     # by the tier run_all.STEPS now gives them.
-    others = {tier: sum(steps.get(s.name, 0) for s in run_all_steps.STEPS
-                        if s.tier == tier and s.script != "bench_mnist.py")
-              for tier in ("core", "extra")}
-    core = sum(r.get("seconds", 0) for r in rows) - params_rule + others["core"]
-    extra = params_rule + studies + others["extra"]
+    others = sum(steps.get(s.name, 0) for s in run_all_steps.STEPS
+                 if s.tier == "core" and s.script != "bench_mnist.py")
+    core = sum(r.get("seconds", 0) for r in rows if r.get("schedule") != "params-rule") + others
     return (f" The plan has changed since: the parameter-share rule rows, the runs repeated "
             f"with three seeds and the budgets now run in `make bench-extra`. Summed from "
             f"the per-run wall times in the results files (an estimate, not a timed run): "
-            f"`make bench` {core / 60:.0f} min, `make bench-extra` {extra / 60:.0f} min."
-            + _machine_spread())
+            f"`make bench` {core / 60:.0f} min, `make bench-extra` "
+            f"{_extra_seconds(run_all) / 60:.0f} min." + _machine_spread())
+
+
+def _extra_seconds(run_all):
+    """``make bench-extra``'s seconds summed from its results files: the parameter-share rule
+    rows of mnist.json, the seed studies, and the budgets (from ``run_all``'s step when that
+    run had it, else the budgets' own training times)."""
+    rows = (_load("mnist") or {}).get("runs", [])
+    params_rule = sum(r.get("seconds", 0) for r in rows if r.get("schedule") == "params-rule")
+    studies = sum((_load(name) or {}).get("seconds_total", 0) for name in report.SEED_STUDIES)
+    steps = {step["script"]: step["seconds"] for step in run_all["steps"]}
+    budgets = steps.get("bench_budgets.py") or sum(
+        r.get("train_seconds", 0) for r in (_load("budgets") or {}).get("runs", []))
+    return params_rule + studies + budgets
 
 
 def _machine_spread():

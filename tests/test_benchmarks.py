@@ -311,8 +311,16 @@ def test_readme_results_name_the_mnist_reruns_after_the_full_run(monkeypatch, tm
     line = readme_results._bench_time()[0]
     assert line.startswith("Last full `make bench` (2026-11-22): 11 min on 2 cores, AMD EPYC, "
                            "AVX2 (minutes per step: bench_mnist.py 10;")
-    assert line.endswith("Since then, MNIST rows were redone with `bench_mnist.py --merge "
-                         "--arch mlp` (2026-12-02, runs: 24, 25 min).")
+    assert ("Since then, MNIST rows were redone with `bench_mnist.py --merge --arch mlp` "
+            "(2026-12-02, runs: 24, 25 min).") in line
+    # the extra tier, never timed as a whole: its params-rule rows, seed studies and budgets
+    rows = [{"seconds": 100, "schedule": "params-rule"}, {"seconds": 999, "schedule": None}]
+    (tmp_path / "mnist.json").write_text(json.dumps({"invocations": invocations, "runs": rows}))
+    (tmp_path / "mnist_lenet5_seeds.json").write_text(json.dumps({"seconds_total": 440}))
+    (tmp_path / "budgets.json").write_text(json.dumps({"runs": [{"train_seconds": 60}] * 3}))
+    assert readme_results._bench_time()[0].endswith(
+        "`make bench-extra` has not been timed as a whole; summed from the per-run wall times in "
+        "its results files: about 12 min.")
 
 
 def test_readme_results_estimate_the_tiers_of_an_older_full_run(monkeypatch, tmp_path):
