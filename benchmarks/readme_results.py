@@ -83,7 +83,7 @@ def _mnist_targets(name="mnist", suffix=""):
             lines.append(f"- **{network}**: {line[len('Targets: '):]}")
         elif line.startswith("- ") and ("MET" in line or "MISSED" in line) and network:
             lines.append(f"  {line}")
-        elif line.startswith("  (lowest error") and network:
+        elif line.startswith(("  (lowest error", "  (also meeting")) and network:
             lines.append(f"  {line}")
     return lines
 

@@ -7,6 +7,7 @@ next to its JSON; this script gathers whatever JSON files exist into one RESULTS
 """
 
 import json
+import math
 import os
 import pathlib
 import sys
@@ -77,7 +78,8 @@ def _method_label(row, with_seed=True):
 
 
 def _mean(values):
-    return sum(values) / len(values)
+    # fsum: the seeds' order must not move a mean of 0.97, 1.10, 0.93 off 1.0 and across a target
+    return math.fsum(values) / len(values)
 
 
 def configurations(rows):
@@ -154,6 +156,13 @@ def targets_text(payload, arch):
         met = best["compression"] >= target["compression"]
         lines.append(f"- error <= {target['error_pct']}% with >= {target['compression']}x fewer "
                      f"parameters: {'MET' if met else 'MISSED'}")
+        others = sorted((r for r in ok if r is not best
+                         and r["compression"] >= target["compression"]),
+                        key=lambda r: -r["compression"])
+        if met and others:  # how far the target holds beyond its most compressed configuration
+            lines.append("  (also meeting it: " + "; ".join(
+                f"{r['label']} {r['error_pct']:.2f}% at {r['compression']:.1f}x"
+                for r in others) + ")")
         small = [r for r in rows if r["compression"] >= target["compression"]]
         if not met and small:
             closest = min(small, key=lambda r: r["error_pct"])
@@ -406,13 +415,14 @@ SEED_STUDIES = {
                 "with seeds 0, 1 and 2 and judged on its mean.",
         "readme": ", trained 40 epochs instead of 15, mean of seeds 0-2 (`mnist_mlp_40`)"},
     "mnist_lenet5_seeds": {
-        "title": "LeNet-5-Caffe's best configuration, three seeds (`mnist_lenet5_seeds`)",
-        "note": "The MNIST section's recipe and its best LeNet-5 configuration at the 1.0% "
-                "target (sparse group lasso 4e-3) with seeds 0, 1 and 2, judged on the mean: "
-                "how far one seed's result sits from it. Seed 0 need not repeat the MNIST "
-                "section's seed-0 run: on another CPU the same seed takes other floating-point "
-                "paths (newer results files name the CPU under `environment`).",
-        "readme": ", sparse group lasso 4e-3, mean of seeds 0-2 (`mnist_lenet5_seeds`)"},
+        "title": "LeNet-5-Caffe's best configurations, three seeds (`mnist_lenet5_seeds`)",
+        "note": "The MNIST section's recipe and sparse group lasso at 2.5e-3, 3e-3 and 4e-3 (the "
+                "MNIST section's seed-0 runs nearest the 1.0% / 50x target and its most "
+                "compressed run under 1.0%) with seeds 0, 1 and 2, judged on the mean: how far "
+                "one seed's result sits from it. A seed need not repeat the MNIST section's run "
+                "of the same seed: on another CPU the same seed takes other floating-point paths "
+                "(newer results files name the CPU under `environment`).",
+        "readme": ", sparse group lasso 2.5e-3 to 4e-3, mean of seeds 0-2 (`mnist_lenet5_seeds`)"},
 }
 
 

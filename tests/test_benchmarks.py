@@ -241,6 +241,36 @@ def test_seeds_repeat_the_plan_and_targets_judge_seed_means(monkeypatch, tmp_pat
     assert len([r for r in again["runs"] if r["method"] == "gate"]) == 4
 
 
+def test_seed_means_do_not_depend_on_the_seeds_order(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import report
+
+    # summed left to right, 1.10 + 0.97 + 0.93 is 3.0000000000000004: a mean just over 1.0%
+    rows = [{"arch": "lenet5", "method": "gate", "strength": 4e-3, "schedule": "per-layer",
+             "seed": seed, "final_error_pct": error, "params": 1, "compression": 1.0}
+            for seed, error in enumerate((1.10, 0.97, 0.93))]
+    assert report.configurations(rows)[0]["error_pct"] == 1.0
+
+
+def test_targets_name_the_other_configurations_that_meet_them(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import bench_mnist
+    import report
+
+    def row(strength, error, compression):
+        return {"arch": "lenet5", "method": "sparse-group-lasso", "strength": strength,
+                "schedule": "per-layer", "final_error_pct": error, "params": 1,
+                "compression": compression, "latency": None, "units": "10-10-160-13"}
+
+    payload = {"targets": bench_mnist.TARGETS,
+               "runs": [row(4e-3, 1.0, 90.0), row(3e-3, 0.93, 64.0), row(2e-3, 0.9, 40.0),
+                        row(5e-3, 1.2, 120.0)]}
+    lines = report.targets_text(payload, "lenet5").splitlines()
+    assert lines[0].startswith("best run at <= 1.0% error: sparse-group-lasso 0.004, 1.00%")
+    # 2e-3 is under the error target but short of 50x; 5e-3 misses the error target
+    assert lines[2] == "  (also meeting it: sparse-group-lasso 0.003 0.93% at 64.0x)"
+
+
 def test_default_plan_per_architecture(monkeypatch, tmp_path):
     _fake_bench(monkeypatch, tmp_path)
     import argparse
@@ -409,3 +439,21 @@ def test_log_lines_carry_the_time_and_the_script_prefix(monkeypatch, capsys):
     _common.log("plain")
     _common.log("prefixed", prefix="run_all")
     assert capsys.readouterr().out == "[12:34:56] plain\n[run_all 12:34:56] prefixed\n"
+
+
+def test_readme_carries_each_networks_target_lines(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import readme_results
+
+    monkeypatch.setattr(readme_results, "RESULTS", tmp_path)
+    (tmp_path / "m.md").write_text("\n".join([
+        "### LeNet-5-Caffe", "| table |", "Targets: best run at <= 1.0% error: a",
+        "- error <= 1.0%: MET", "  (also meeting it: b 0.93% at 64.4x)",
+        "  (fastest run under the error target: c)", "### LeNet-300-100",
+        "Targets: best run at <= 1.8% error: d", "- error <= 1.8%: MISSED",
+        "  (lowest error at >= 10x: e)"]))
+    assert readme_results._mnist_targets("m", ", 3 seeds") == [
+        "- **LeNet-5-Caffe, 3 seeds**: best run at <= 1.0% error: a",
+        "  - error <= 1.0%: MET", "    (also meeting it: b 0.93% at 64.4x)",
+        "- **LeNet-300-100, 3 seeds**: best run at <= 1.8% error: d",
+        "  - error <= 1.8%: MISSED", "    (lowest error at >= 10x: e)"]
