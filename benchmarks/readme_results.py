@@ -127,12 +127,8 @@ def _tier_estimate(run_all):
     """`make bench` / `make bench-extra` minutes summed from the per-run wall times in the
     results files, for a plan that changed after the last full run."""
     rows = (_load("mnist") or {}).get("runs", [])
-    steps = {step["script"]: step["seconds"] for step in run_all["steps"]}
-    # bench_mnist's own steps are counted from its rows; the others from the old run's steps,
-    # by the tier run_all.STEPS now gives them.
-    others = sum(steps.get(s.name, 0) for s in run_all_steps.STEPS
-                 if s.tier == "core" and s.script != "bench_mnist.py")
-    core = sum(r.get("seconds", 0) for r in rows if r.get("schedule") != "params-rule") + others
+    core = (sum(r.get("seconds", 0) for r in rows if r.get("schedule") != "params-rule")
+            + _other_steps_seconds(run_all, "core"))
     return (f" The plan has changed since: the parameter-share rule rows, the runs repeated "
             f"with three seeds and the budgets now run in `make bench-extra`. Summed from "
             f"the per-run wall times in the results files (an estimate, not a timed run): "
@@ -140,17 +136,24 @@ def _tier_estimate(run_all):
             f"{_extra_seconds(run_all) / 60:.0f} min." + _machine_spread())
 
 
+def _other_steps_seconds(run_all, tier):
+    """Seconds ``run_all`` spent in ``tier``'s steps other than bench_mnist's (whose time the
+    rows of its results files give), by the tier run_all.STEPS now gives each step."""
+    steps = {step["script"]: step["seconds"] for step in run_all["steps"]}
+    return sum(steps.get(s.name, 0) for s in run_all_steps.STEPS
+               if s.tier == tier and s.script != "bench_mnist.py")
+
+
 def _extra_seconds(run_all):
     """``make bench-extra``'s seconds summed from its results files: the parameter-share rule
-    rows of mnist.json, the seed studies, and the budgets (from ``run_all``'s step when that
-    run had it, else the budgets' own training times)."""
+    rows of mnist.json, the seed studies, and its other steps (from ``run_all`` when that run
+    had them, else the budgets' own training times)."""
     rows = (_load("mnist") or {}).get("runs", [])
     params_rule = sum(r.get("seconds", 0) for r in rows if r.get("schedule") == "params-rule")
     studies = sum((_load(name) or {}).get("seconds_total", 0) for name in report.SEED_STUDIES)
-    steps = {step["script"]: step["seconds"] for step in run_all["steps"]}
-    budgets = steps.get("bench_budgets.py") or sum(
+    others = _other_steps_seconds(run_all, "extra") or sum(
         r.get("train_seconds", 0) for r in (_load("budgets") or {}).get("runs", []))
-    return params_rule + studies + budgets
+    return params_rule + studies + others
 
 
 def _machine_spread():
