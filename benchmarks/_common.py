@@ -22,11 +22,20 @@ def progress(index, total, started, width=20):
     """A progress line for the ``index``-th of ``total`` steps (1-based, about to start):
     ``[3/12] [###-----------------] 17%, 4.0 min so far, ~20 min left``; ``started`` is the
     ``time.perf_counter()`` of the first step."""
-    done = index - 1
+    return f"[{index}/{total}] " + _bar(index - 1, total, started, width)
+
+
+def finished(done, total, started, width=20):
+    """A progress line after ``done`` of ``total`` steps that run side by side have finished:
+    ``[3/12 done] [#####---------------] 25%, 4.0 min so far, ~12 min left``."""
+    return f"[{done}/{total} done] " + _bar(done, total, started, width)
+
+
+def _bar(done, total, started, width):
     filled = round(width * done / total)
     elapsed = time.perf_counter() - started
-    left = f", ~{elapsed / done * (total - done) / 60:.0f} min left" if done else ""
-    return (f"[{index}/{total}] [{'#' * filled}{'-' * (width - filled)}] "
+    left = f", ~{elapsed / done * (total - done) / 60:.0f} min left" if 0 < done < total else ""
+    return (f"[{'#' * filled}{'-' * (width - filled)}] "
             f"{100 * done / total:.0f}%, {elapsed / 60:.1f} min so far{left}")
 
 

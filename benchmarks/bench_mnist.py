@@ -78,6 +78,11 @@ SWEEPS["vgg"] = {
     "tri-state": (1e-5,),
 }
 ARCHS = ("lenet5", "mlp", "vgg")
+CORES = os.cpu_count() or 1
+DEFAULT_WORKERS = min(CORES, 4)
+# Training time of one run relative to LeNet-5's (tri-state's twice that), for the worker pool's
+# longest-first order.
+ARCH_COST = {"lenet5": 1.0, "mlp": 0.2, "vgg": 2.0}
 # Networks whose selection runs are shrunk with prune_inputs=True: pixels fc1 never reads go.
 PRUNE_INPUTS = ("mlp",)
 # The default plan compares the per-layer schedule with one global strength (middle strength of
@@ -262,9 +267,11 @@ def schedule_scale(arch, schedule, data):
     return ns.layer_strengths(dense, 1.0, rule="params", layers=list(recipes.LAYER_SCALE[arch]))
 
 
-def run_one(arch, method, strength, data, settings, schedule="per-layer", widths=None,
-            dense_ref=None):
-    """Trains, shrinks, fine-tunes, exports and times one configuration; returns its row."""
+def train_one(arch, method, strength, data, settings, schedule="per-layer", widths=None,
+              reference=False):
+    """Trains, shrinks, fine-tunes and exports one configuration; returns its row, whose
+    ``tflite_path`` :func:`time_row` times later. ``reference``: this is the dense run every
+    other run of the architecture is compared with (its weights are saved for bench_tfmot)."""
     import keras
     import numpy as np
 
@@ -341,7 +348,7 @@ def run_one(arch, method, strength, data, settings, schedule="per-layer", widths
         "fc1_inputs_nonzero": fc1_rows_used,
         "params_if_unused_fc1_inputs_dropped": params - (fc1_kernel.shape[0] - fc1_rows_used)
         * fc1_kernel.shape[1],
-        "tflite_bytes": os.path.getsize(tflite),
+        "tflite_bytes": os.path.getsize(tflite), "latency": None,
         "train_seconds": round(train_seconds, 1), "shrink_seconds": round(shrink_seconds, 2),
         "finetune_seconds": round(finetune_seconds, 1),
         "units_history": {"steps": tracker.per_layer()[0], "layers": tracker.per_layer()[1]},
@@ -349,21 +356,36 @@ def run_one(arch, method, strength, data, settings, schedule="per-layer", widths
         "shrink_report_notes": {r["name"]: r["notes"] for r in report["layers"] if r["notes"]}
         if report else None,
     }
-    if dense_ref is None:  # this is the dense reference itself
-        row["tflite_path"] = tflite
+    row["tflite_path"] = tflite
+    if reference:
         model.save_weights(str(work / f"{arch}_dense.weights.h5"))  # for bench_tfmot.py
-        row["latency"] = None
-    else:
-        row["compression"] = round(dense_ref["params"] / params, 2)
-        row["macs_reduction"] = round(dense_ref["macs"] / row["macs"], 2)
-        row["latency"] = latency(dense_ref["tflite_path"], tflite, settings["quick"])
-        shutil.rmtree(work / tag, ignore_errors=True)  # keep only the dense reference files
     log(f"  {label}: error {error_trained} -> shrunk {error_shrunk} -> fine-tuned "
-        f"{error_finetuned}; units {row['units']}; params {params:,}"
-        + (f" ({row['compression']}x)" if dense_ref else "")
-        + (f"; latency speedup b1 {row['latency']['batch1']['speedup']}x "
-           f"b64 {row['latency']['batch64']['speedup']}x" if row.get("latency") else ""))
+        f"{error_finetuned}; units {row['units']}; params {params:,}")
     return row
+
+
+def compare_with_reference(row, dense_ref):
+    """Adds the parameter and multiply-add reductions against the architecture's dense run."""
+    row["compression"] = round(dense_ref["params"] / row["params"], 2)
+    row["macs_reduction"] = round(dense_ref["macs"] / row["macs"], 2)
+    if row["method"] == "dense":
+        row["compression"] = row["macs_reduction"] = 1.0
+
+
+def time_row(row, dense_ref, quick):
+    """Times the row's TFLite against the dense reference's, then deletes the row's export
+    (only the reference's files are kept). Runs while no training does: LiteRT timing on a
+    machine whose cores are busy would measure the contention."""
+    start = time.perf_counter()
+    path = row["tflite_path"]
+    row["latency"] = None if row["method"] == "dense" else latency(dense_ref["tflite_path"],
+                                                                      path, quick)
+    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+    del row["tflite_path"]
+    row["seconds"] = round(row["seconds"] + time.perf_counter() - start, 1)
+    if row["latency"]:
+        log(f"  {describe(row)}: latency speedup b1 {row['latency']['batch1']['speedup']}x "
+            f"b64 {row['latency']['batch64']['speedup']}x")
 
 
 def best_selection(rows, arch):
@@ -427,7 +449,8 @@ def load_data(quick):
 def settings_for(args):
     return {
         "name": args.name, "seed": args.seeds[0], "seeds": list(args.seeds),
-        "quick": args.quick, "batch_size": BATCH,
+        "quick": args.quick, "batch_size": BATCH, "workers": args.workers,
+        "threads_per_run": args.threads or max(1, CORES // args.workers),
         "steps_per_execution": STEPS_PER_EXECUTION,
         "learning_rate": f"cosine {LEARNING_RATE} -> {LEARNING_RATE * 0.01} (ProximalSGD/SGD, "
                          "momentum 0.9; peak "
@@ -592,6 +615,125 @@ def stored_dense_reference(row, arch, data, settings):
     return {"params": row["params"], "macs": row["macs"], "tflite_path": tflite}
 
 
+def configure_threads(threads):
+    """Caps this process's TensorFlow thread pools at ``threads`` (before its first op). On 2
+    cores one LeNet-5 run trains 1.2x faster on one thread than on two, and two one-thread runs
+    side by side each keep about that speed (a one-off timing, not a benchmark)."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def worker_pool(workers, threads):
+    """None for one worker (runs train in this process, on TensorFlow's default threads), else
+    ``workers`` fresh processes ("spawn": TensorFlow does not survive a fork), each on
+    ``threads`` threads."""
+    if workers == 1:
+        return None
+    import concurrent.futures
+    import multiprocessing
+
+    return concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=configure_threads,
+        initargs=(threads,))
+
+
+def make_task(run, settings, first_seed, widths=None, row_fields=None):
+    """One planned run as train_one's arguments ("run") plus fields its row gets ("row")."""
+    seed, arch, method, strength, schedule = run
+    return {"run": {"arch": arch, "method": method, "strength": strength,
+                    "settings": dict(settings, seed=seed,
+                                     finetune_epochs=settings["finetune_epochs"][arch]),
+                    "schedule": schedule or "per-layer", "widths": widths,
+                    "reference": method == "dense" and seed == first_seed},
+            "row": dict(row_fields or {})}
+
+
+def run_cost(task):
+    """A run's training time relative to a LeNet-5 run (results/mnist.json train seconds)."""
+    run = task["run"]
+    return ARCH_COST[run["arch"]] * (2.0 if run["method"] == "tri-state" else 1.0)
+
+
+_WORKER_DATA = {}
+
+
+def train_task(task, data=None):
+    """Trains ``task`` (see make_task) and returns its row; a worker loads MNIST once."""
+    quick = task["run"]["settings"]["quick"]
+    if data is None:
+        if quick not in _WORKER_DATA:
+            _WORKER_DATA[quick] = load_data(quick)
+        data = _WORKER_DATA[quick]
+    start = time.perf_counter()
+    row = train_one(data=data, **task["run"])
+    row["seconds"] = round(time.perf_counter() - start, 1)  # + the TFLite timing, later
+    return row
+
+
+def finished_runs(tasks, pool, data):
+    """Yields (task, row) as each run finishes: one after the other in this process without a
+    pool, else the longest runs first so that no long run starts last."""
+    if pool is None:
+        for task in tasks:
+            yield task, train_task(task, data)
+        return
+    import concurrent.futures
+
+    futures = {pool.submit(train_task, task): task
+               for task in sorted(tasks, key=run_cost, reverse=True)}
+    for future in concurrent.futures.as_completed(futures):
+        yield futures[future], future.result()
+
+
+def describe(row):
+    return (f"{ARCH_LABEL[row['arch']]} / {row['method']}"
+            + (f" strength {row['strength']:g} ({row['schedule']})" if row.get("schedule")
+               else "") + f" seed {row['seed']}")
+
+
+class Bookkeeping:
+    """Stores each run in the results file as it finishes, with its reductions against the
+    dense reference, then times a batch's TFLite files once the whole batch has trained."""
+
+    def __init__(self, name, payload, invocation, dense_refs, started, quick, merging):
+        self.name, self.payload, self.invocation = name, payload, invocation
+        self.dense_refs, self.started, self.quick = dense_refs, started, quick
+        self.merging, self.done = merging, 0
+
+    def run(self, tasks, pool, data, total):
+        rows, waiting = [], []
+        for task, row in finished_runs(tasks, pool, data):
+            self.done += 1
+            row.update(task["row"])
+            log(f"{_common.finished(self.done, total, self.started)} {describe(row)}")
+            if task["run"]["reference"]:
+                self.dense_refs[row["arch"]] = row
+            waiting.append(row)
+            for ready in [r for r in waiting if r["arch"] in self.dense_refs]:
+                waiting.remove(ready)  # the dense reference has finished
+                compare_with_reference(ready, self.dense_refs[ready["arch"]])
+                self.store(ready)
+                rows.append(ready)
+        rows = [r for r in rows if r is not self.dense_refs[r["arch"]]]
+        for index, row in enumerate(rows, 1):
+            log(f"timing TFLite {index}/{len(rows)}: {describe(row)}")
+            time_row(row, self.dense_refs[row["arch"]], self.quick)
+            self.store(row)
+
+    def store(self, row):
+        action = put_row(self.payload["runs"], row)
+        key = list(row_key(row))
+        if key not in self.invocation["runs"]:
+            self.invocation["runs"].append(key)
+            if self.merging:
+                log(f"  --merge: {action} {row_key(row)}")
+        self.invocation["wall_seconds"] = round(time.perf_counter() - self.started, 1)
+        update_totals(self.payload)
+        write_outputs(self.name, self.payload)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -619,10 +761,22 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[SEED],
                         help=f"run the whole plan once per seed (default {SEED}); the targets "
                              "are judged on each configuration's mean over its seeds")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                        help="runs trained side by side, each in its own process (default: "
+                             "the number of cores, at most 4); 1 trains in this process. The "
+                             "TFLite timing waits until a batch of runs has trained")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="TensorFlow threads per run (default: cores / workers, at least 1)")
     parser.add_argument("--name", default="mnist", help="results file stem")
     parser.add_argument("--merge", action="store_true", help=MERGE_HELP)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for flag in ("workers", "threads"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            parser.error(f"--{flag}: expected a positive number. Received: {value}")
+    if args.workers == 1 and args.threads:
+        configure_threads(args.threads)  # before load_data, whose TensorFlow would fix them
 
     settings = settings_for(args)
     old = load_for_merge(args, settings) if args.merge else None
@@ -653,41 +807,32 @@ def main():
                 plan.remove((arch, "dense", 0.0, None))
                 dense_refs[arch] = stored_dense_reference(kept[0], arch, data, settings)
     # Every seed's selection runs come before the uniform baselines, which are matched once to
-    # the best configuration's mean size over all seeds.
+    # the best configuration's mean size over all seeds. The first seed's dense run is every
+    # seed's reference.
     seeded_plan = ([(seed, *run) for seed in args.seeds for run in plan if run[1] != "uniform"]
                    + [(seed, *run) for seed in args.seeds for run in plan if run[1] == "uniform"])
-    uniform_widths = {}
-    for index, (seed, arch, method, strength, schedule) in enumerate(seeded_plan, 1):
-        log(f"{_common.progress(index, len(seeded_plan), start_all)} {ARCH_LABEL[arch]} / {method}"
-            + (f" strength {strength:g} ({schedule})" if schedule else "")
-            + (f" seed {seed}" if len(args.seeds) > 1 else ""))
-        widths = None
-        if method == "uniform":
-            if arch not in uniform_widths:
-                uniform_widths[arch] = matched_uniform_widths(payload["runs"], arch, data)
-            best, widths = uniform_widths[arch]
-            if best is None:
-                continue
-        start_run = time.perf_counter()
-        row = run_one(arch, method, strength, data,
-                      dict(settings, finetune_epochs=settings["finetune_epochs"][arch],
-                           seed=seed),
-                      schedule=schedule or "per-layer", widths=widths,
-                      dense_ref=dense_refs.get(arch))
-        row["seconds"] = round(time.perf_counter() - start_run, 1)  # train, shrink, export, time
-        if method == "uniform":
-            row["matched_to"] = {"method": best["method"], "strength": best["strength"],
-                                 "params": best["params"]}
-        if method == "dense":  # the first seed's dense run is every seed's latency reference
-            dense_refs.setdefault(arch, row)
-            row["compression"] = 1.0
-            row["macs_reduction"] = 1.0
-        action = put_row(payload["runs"], row)
-        if old:
-            log(f"  --merge: {action} {row_key(row)}")
-        invocation["runs"].append(list(row_key(row)))
-        invocation["wall_seconds"] = round(time.perf_counter() - start_all, 1)
-        update_totals(payload)
+    book = Bookkeeping(args.name, payload, invocation, dense_refs, start_all, args.quick,
+                       merging=bool(old))
+    pool = worker_pool(settings["workers"], settings["threads_per_run"])
+    try:
+        tasks = [make_task(run, settings, args.seeds[0]) for run in seeded_plan
+                 if run[2] != "uniform"]
+        book.run(tasks, pool, data, len(seeded_plan))
+        tasks = []
+        for arch in dict.fromkeys(run[1] for run in seeded_plan if run[2] == "uniform"):
+            best, widths = matched_uniform_widths(payload["runs"], arch, data)
+            if best is not None:
+                matched = {"method": best["method"], "strength": best["strength"],
+                           "params": best["params"]}
+                tasks += [make_task(run, settings, args.seeds[0], widths, {"matched_to": matched})
+                          for run in seeded_plan if run[1:3] == (arch, "uniform")]
+        book.run(tasks, pool, data, len(seeded_plan))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+    if not old:  # runs were stored as they finished; the file lists them in plan order
+        order = {run_key(*run[1:], seed=run[0]): index for index, run in enumerate(seeded_plan)}
+        payload["runs"].sort(key=lambda r: order.get(row_key(r), len(order)))
         write_outputs(args.name, payload)
     for arch in sorted({r["arch"] for r in payload["runs"]}):
         best = best_selection(payload["runs"], arch)

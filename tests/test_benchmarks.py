@@ -144,47 +144,50 @@ def _fake_bench(monkeypatch, tmp_path):
     monkeypatch.setattr(bench_mnist, "load_data", lambda quick: types.SimpleNamespace(
         x_train=np.zeros((8, 28, 28, 1)), y_train=np.zeros(8), x_test=np.zeros((4, 28, 28, 1)),
         y_test=np.zeros(4), input_shape=(28, 28, 1), num_classes=10, source="fake"))
-    dense_tflite = tmp_path / "dense.tflite"
-    dense_tflite.write_bytes(b"0")
-    calls = []
+    calls, timed = [], []
     params = {"gate": {1e-3: 1000, 2e-3: 500}}
     errors_seed1 = {("gate", 1e-3): 0.5, ("gate", 2e-3): 1.8}
 
-    def run_one(arch, method, strength, data, settings, schedule="per-layer", widths=None,
-                dense_ref=None):
+    def train_one(arch, method, strength, data, settings, schedule="per-layer", widths=None,
+                  reference=False):
         seed = settings["seed"]
-        calls.append((arch, method, strength, dense_ref and dense_ref["tflite_path"], seed))
+        calls.append((arch, method, strength, reference, seed))
         size = 100000 if method == "dense" else params.get(method, {}).get(strength, 700)
         size += 100 * seed
         # seed 1 is worse, gate 2e-3 much worse: its seed mean misses LeNet-300-100's 1.8%
         error = 1.0 + seed * errors_seed1.get((method, strength), 0.0)
-        row = {"arch": arch, "method": method, "seed": seed,
-               "strength": strength if method != "uniform" else None,
-               "schedule": schedule if method in bench_mnist.SELECTION_METHODS else None,
-               "widths": list(widths) if widths else None, "epochs": 1, "finetune_epochs": 0,
-               "error_pct": {"trained": 1.0, "shrunk": 1.0, "finetuned": None},
-               "final_error_pct": error, "units": "784-10-10", "params": size, "macs": size,
-               "tflite_bytes": 1, "train_seconds": 2.0, "shrink_seconds": 0.0,
-               "finetune_seconds": 0.0, "latency": None}
-        if dense_ref is None:
-            row["tflite_path"] = str(dense_tflite)
-        else:
-            row["compression"] = dense_ref["params"] / size
-        return row
+        tflite = tmp_path / f"{method}_{strength}_{seed}" / "model.tflite"
+        tflite.parent.mkdir(exist_ok=True)
+        tflite.write_bytes(b"0")
+        return {"arch": arch, "method": method, "seed": seed,
+                "strength": strength if method != "uniform" else None,
+                "schedule": schedule if method in bench_mnist.SELECTION_METHODS else None,
+                "widths": list(widths) if widths else None, "epochs": 1, "finetune_epochs": 0,
+                "error_pct": {"trained": 1.0, "shrunk": 1.0, "finetuned": None},
+                "final_error_pct": error, "units": "784-10-10", "params": size, "macs": size,
+                "tflite_bytes": 1, "train_seconds": 2.0, "shrink_seconds": 0.0,
+                "finetune_seconds": 0.0, "latency": None, "tflite_path": str(tflite)}
 
-    monkeypatch.setattr(bench_mnist, "run_one", run_one)
+    def latency(dense_tflite, tflite, quick=False):
+        timed.append((dense_tflite, tflite))
+        return {f"batch{b}": {"speedup": 2.0} for b in (1, 64)}
+
+    monkeypatch.setattr(bench_mnist, "train_one", train_one)
+    monkeypatch.setattr(bench_mnist, "latency", latency)
 
     def main(*argv):
         calls.clear()
-        monkeypatch.setattr(sys, "argv", ["bench_mnist.py", "--name", "m", *argv])
+        timed.clear()
+        monkeypatch.setattr(sys, "argv", ["bench_mnist.py", "--name", "m", "--workers", "1",
+                                          *argv])
         bench_mnist.main()
         return json.loads((tmp_path / "m.json").read_text())
 
-    return main, calls
+    return main, calls, timed
 
 
 def test_merge_replaces_matching_runs_and_keeps_the_rest(monkeypatch, tmp_path):
-    main, calls = _fake_bench(monkeypatch, tmp_path)
+    main, calls, timed = _fake_bench(monkeypatch, tmp_path)
     first = main("--arch", "mlp", "--methods", "dense", "gate", "uniform", "--strengths", "1e-3",
                  "--no-global")
     assert [(r["method"], r["strength"]) for r in first["runs"]] == [
@@ -195,7 +198,8 @@ def test_merge_replaces_matching_runs_and_keeps_the_rest(monkeypatch, tmp_path):
     merged = main("--merge", "--arch", "mlp", "--methods", "gate", "--strengths", "1e-3", "2e-3",
                   "--no-global")
     assert [c[:3] for c in calls] == [("mlp", "gate", 1e-3), ("mlp", "gate", 2e-3)]
-    assert all(c[3] == first["runs"][0]["tflite_path"] for c in calls)
+    assert [t[0] for t in timed] == [first["runs"][0]["tflite_path"]] * 2
+    assert not any(c[3] for c in calls)  # no new reference
     assert [(r["method"], r["strength"]) for r in merged["runs"]] == [
         ("dense", 0.0), ("gate", 1e-3), ("uniform", None), ("gate", 2e-3)]
     assert merged["runs"][0] == first["runs"][0] and merged["runs"][2] == first["runs"][2]
@@ -216,15 +220,20 @@ def test_merge_replaces_matching_runs_and_keeps_the_rest(monkeypatch, tmp_path):
 
 
 def test_seeds_repeat_the_plan_and_targets_judge_seed_means(monkeypatch, tmp_path):
-    main, calls = _fake_bench(monkeypatch, tmp_path)
+    main, calls, timed = _fake_bench(monkeypatch, tmp_path)
     out = main("--arch", "mlp", "--methods", "dense", "gate", "uniform", "--strengths", "1e-3",
                "2e-3", "--no-global", "--seeds", "0", "1")
     assert [(c[1], c[2], c[4]) for c in calls] == [
         ("dense", 0.0, 0), ("gate", 1e-3, 0), ("gate", 2e-3, 0),
         ("dense", 0.0, 1), ("gate", 1e-3, 1), ("gate", 2e-3, 1),
         ("uniform", 0.0, 0), ("uniform", 0.0, 1)]
-    # seed 0's dense run is the latency reference of both seeds
-    assert len({c[3] for c in calls if c[3]}) == 1 and calls[3][3] == calls[1][3]
+    # seed 0's dense run is the latency reference of both seeds, timed after all of them train
+    assert [c[3] for c in calls] == [True] + [False] * 7
+    dense_path = out["runs"][0]["tflite_path"]
+    assert [t[0] for t in timed] == [dense_path] * 4 + [dense_path] * 2
+    assert all(r["latency"]["batch1"]["speedup"] == 2.0 for r in out["runs"]
+               if r["method"] != "dense")
+    assert all("tflite_path" not in r for r in out["runs"][1:])  # their exports are deleted
     # gate 2e-3 is smaller but its seed mean (1.9%) misses 1.8%: uniform matches gate 1e-3's
     # mean size (1000 and 1100 parameters)
     uniform = [r for r in out["runs"] if r["method"] == "uniform"]
