@@ -7,11 +7,17 @@ L2 + dropout, and a "uniform" dense network whose every hidden width is scaled b
 the parameter count of the best selection result, trained from scratch. The VGG-style net
 (5 conv layers, ~22M multiply-adds per image, ``recipes.vgg``) runs a reduced method set.
 
+Runs train side by side in worker processes (``--workers``, default one per core up to 4, each
+on cores / workers TensorFlow threads; ``--workers 1`` trains in this process). The TFLite
+files are timed once every run of a batch (the selection runs, then the uniform baselines) has
+trained, while nothing else runs.
+
 Writes results/mnist.json (after every run, so partial results survive), results/mnist.md and
 results/mnist_pareto.png (test error vs parameters, all methods).
 
     python benchmarks/bench_mnist.py [--quick] [--arch lenet5 mlp vgg] [--methods gate ...]
         [--strengths 1e-3 2e-3] [--epochs 12] [--finetune-epochs 3] [--name mnist] [--merge]
+        [--workers 2] [--threads 1]
 
 ``--merge`` reruns part of the benchmark into an existing results file (see ``--help``).
 """
@@ -513,7 +519,8 @@ def put_row(rows, row):
 
 
 def update_totals(payload):
-    """seconds_total / seconds_by_arch: sums of the per-run wall times."""
+    """seconds_total / seconds_by_arch: sums of the per-run wall times (more than the
+    invocation's wall time when runs train side by side)."""
     by_arch = {}
     for r in payload["runs"]:
         seconds = r.get("seconds")
@@ -716,6 +723,9 @@ class Bookkeeping:
                 compare_with_reference(ready, self.dense_refs[ready["arch"]])
                 self.store(ready)
                 rows.append(ready)
+        if waiting:  # build_plan puts a dense run first for every architecture it trains
+            raise RuntimeError(f"no dense reference run for {sorted({r['arch'] for r in waiting})}"
+                               "; their rows were not stored")
         rows = [r for r in rows if r is not self.dense_refs[r["arch"]]]
         for index, row in enumerate(rows, 1):
             log(f"timing TFLite {index}/{len(rows)}: {describe(row)}")
@@ -827,9 +837,12 @@ def main():
                 tasks += [make_task(run, settings, args.seeds[0], widths, {"matched_to": matched})
                           for run in seeded_plan if run[1:3] == (arch, "uniform")]
         book.run(tasks, pool, data, len(seeded_plan))
-    finally:
-        if pool is not None:
+    except BaseException:
+        if pool is not None:  # the queued runs are dropped; the running ones finish first
             pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    if pool is not None:
+        pool.shutdown()
     if not old:  # runs were stored as they finished; the file lists them in plan order
         order = {run_key(*run[1:], seed=run[0]): index for index, run in enumerate(seeded_plan)}
         payload["runs"].sort(key=lambda r: order.get(row_key(r), len(order)))

@@ -196,7 +196,8 @@ def mnist_markdown(payload, title=None):
     settings = payload["settings"]
     title = title or f"MNIST ({'quick smoke run' if settings.get('quick') else 'full'})"
     parts = [f"## {title}", "",
-             f"Settings: {_seeds_text(settings)}, batch {settings['batch_size']}, epochs "
+             f"Settings: {_seeds_text(settings)}{_workers_text(settings)}, batch "
+             f"{settings['batch_size']}, epochs "
              f"{settings['epochs']}, fine-tune epochs {settings['finetune_epochs']}; "
              f"training: {settings['learning_rate']}; fine-tune: {settings['finetune']}; "
              f"latency: {settings['latency']}. Units: LeNet-5 conv1-conv2-fc1 inputs-fc1, "
@@ -209,8 +210,8 @@ def mnist_markdown(payload, title=None):
              "`params_if_unused_fc1_inputs_dropped` in mnist.json says what dropping them would "
              "give), and LeNet-300-100 runs are shrunk with prune_inputs=True, so unused pixels "
              "go (a SelectFeatures layer after the Flatten). Speedup = dense TFLite latency / compact TFLite "
-             f"latency. Total wall time so far: {payload.get('seconds_total', 0) / 60:.1f} min"
-             + _per_arch_minutes(payload) + ".", ""]
+             f"latency. Run times summed: {payload.get('seconds_total', 0) / 60:.1f} min"
+             + _per_arch_minutes(payload) + _invocations_minutes(payload) + ".", ""]
     for arch in ARCHS:
         if not any(r["arch"] == arch for r in payload["runs"]):
             continue
@@ -228,6 +229,26 @@ def _seeds_text(settings):
     if len(seeds) == 1:
         return f"seed {seeds[0]}"
     return f"seeds {', '.join(map(str, seeds))} (each run once per seed; targets on seed means)"
+
+
+def _workers_text(settings):
+    """How the runs shared the machine (files from before bench_mnist's --workers: unknown)."""
+    workers, threads = settings.get("workers"), settings.get("threads_per_run")
+    if not workers:
+        return ""
+    return (f", {'one run at a time' if workers == 1 else f'{workers} runs side by side'} "
+            f"on {threads} TensorFlow thread{'s' if threads > 1 else ''} each")
+
+
+def _invocations_minutes(payload):
+    """The wall time bench_mnist's invocations took: less than the summed run times when runs
+    trained side by side."""
+    invocations = payload.get("invocations") or []
+    if not invocations or any("wall_seconds" not in i for i in invocations):
+        return ""
+    minutes = sum(i["wall_seconds"] for i in invocations) / 60
+    return (f"; wall time {minutes:.1f} min" if len(invocations) == 1 else
+            f"; wall time of its {len(invocations)} invocations {minutes:.1f} min")
 
 
 def _per_arch_minutes(payload):
@@ -422,8 +443,9 @@ SEED_STUDIES = {
                 "MNIST section's seed-0 runs nearest the 1.0% / 50x target and its most "
                 "compressed run under 1.0%) with seeds 0, 1 and 2, judged on the mean: how far "
                 "one seed's result sits from it. A seed need not repeat the MNIST section's run "
-                "of the same seed: on another CPU the same seed takes other floating-point paths "
-                "(newer results files name the CPU under `environment`).",
+                "of the same seed: on another CPU or thread count the same seed takes other "
+                "floating-point paths (newer results files name the CPU under `environment` and "
+                "the threads per run under `settings`).",
         "readme": ", sparse group lasso 2.5e-3 to 4e-3, mean of seeds 0-2 (`mnist_lenet5_seeds`)"},
 }
 

@@ -244,6 +244,10 @@ def test_seeds_repeat_the_plan_and_targets_judge_seed_means(monkeypatch, tmp_pat
             "(1.00-1.50), units 784-10-10 / 784-10-10") in text
     assert "| gate 0.002 (seed 1) | " in text and "seeds 0, 1 (each run once per seed" in text
     assert out["settings"]["seeds"] == [0, 1]
+    import bench_mnist
+
+    assert (out["settings"]["workers"], out["settings"]["threads_per_run"]) == (
+        1, bench_mnist.CORES)
     # rows are keyed by seed too: merging seed 0 again replaces seed 0's row only
     again = main("--merge", "--arch", "mlp", "--methods", "gate", "--strengths", "1e-3",
                  "--no-global")
@@ -428,6 +432,45 @@ def test_progress_line_fills_the_bar_and_estimates_what_is_left(monkeypatch):
     assert _common.progress(1, 4, 10.0, width=8) == "[1/4] [--------] 0%, 2.0 min so far"
     assert _common.progress(3, 4, 10.0, width=8) == (
         "[3/4] [####----] 50%, 2.0 min so far, ~2 min left")
+
+
+def test_finished_line_counts_runs_that_ended_side_by_side(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import _common
+
+    monkeypatch.setattr(_common.time, "perf_counter", lambda: 130.0)
+    assert _common.finished(1, 4, 10.0, width=8) == (
+        "[1/4 done] [##------] 25%, 2.0 min so far, ~6 min left")
+    assert _common.finished(4, 4, 10.0, width=8) == "[4/4 done] [########] 100%, 2.0 min so far"
+
+
+def test_results_say_how_the_runs_shared_the_machine(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import report
+
+    assert report._workers_text({"workers": 2, "threads_per_run": 1}) == (
+        ", 2 runs side by side on 1 TensorFlow thread each")
+    assert report._workers_text({"workers": 1, "threads_per_run": 2}) == (
+        ", one run at a time on 2 TensorFlow threads each")
+    assert report._workers_text({"seed": 0}) == ""  # files from before --workers
+    # the summed run times are about twice the wall time with two workers: both are printed
+    assert report._invocations_minutes({"invocations": [{"wall_seconds": 90.0}]}) == (
+        "; wall time 1.5 min")
+    assert report._invocations_minutes(
+        {"invocations": [{"wall_seconds": 90.0}, {"wall_seconds": 90.0}]}) == (
+        "; wall time of its 2 invocations 3.0 min")
+    assert report._invocations_minutes({"invocations": [{"started": "2026"}]}) == ""
+
+
+@pytest.mark.parametrize("flag", ["--workers", "--threads"])
+def test_worker_counts_must_be_positive(monkeypatch, capsys, flag):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import bench_mnist
+
+    monkeypatch.setattr(sys, "argv", ["bench_mnist.py", flag, "0"])
+    with pytest.raises(SystemExit):
+        bench_mnist.main()
+    assert f"{flag}: expected a positive number. Received: 0" in capsys.readouterr().err
 
 
 def test_cpu_description_names_the_widest_vector_extension(monkeypatch):
