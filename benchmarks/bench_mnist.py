@@ -372,10 +372,11 @@ def train_one(arch, method, strength, data, settings, schedule="per-layer", widt
 
 def compare_with_reference(row, dense_ref):
     """Adds the parameter and multiply-add reductions against the architecture's dense run."""
+    if row["method"] == "dense":  # every seed's dense run is its own reference
+        row["compression"] = row["macs_reduction"] = 1.0
+        return
     row["compression"] = round(dense_ref["params"] / row["params"], 2)
     row["macs_reduction"] = round(dense_ref["macs"] / row["macs"], 2)
-    if row["method"] == "dense":
-        row["compression"] = row["macs_reduction"] = 1.0
 
 
 def time_row(row, dense_ref, quick):

@@ -304,9 +304,9 @@ def pareto_plot(payload, path):
         ax.set_title(f"{ARCH_LABEL[arch]} on MNIST")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, loc="upper right")
-    atomic_savefig(figure, path)
+    saved = atomic_savefig(figure, path)
     plt.close(figure)  # rewritten after every run: pyplot would keep each one open
-    return pathlib.Path(path)
+    return saved
 
 
 def _table(header, rows):

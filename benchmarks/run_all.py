@@ -1,7 +1,7 @@
 """Runs every benchmark, each in its own process, then writes results/RESULTS.md.
 
-    python benchmarks/run_all.py            # `make bench`: the core, ~65 min on 2 cores
-    python benchmarks/run_all.py --extra    # `make bench-extra`: the extras, ~50 min
+    python benchmarks/run_all.py            # `make bench`: the core, ~50 min on 2 cores
+    python benchmarks/run_all.py --extra    # `make bench-extra`: the extras, ~33 min
     python benchmarks/run_all.py --quick    # `make bench-quick`: smoke run, a few minutes
 
 The core is the issue's MNIST study (every method and baseline on three networks, per-layer vs
@@ -9,8 +9,8 @@ global strength), TFMOT, the extra figures and the micro-benchmarks. The extras 
 parameter-share rule rows (merged into results/mnist.json, so run them after the core), the
 40-epoch LeNet-300-100 runs (results/mnist_mlp_40.json) and LeNet-5's best configuration
 (results/mnist_lenet5_seeds.json) with three seeds each, and the budgets. The
-times above are sums of per-run wall times in the results files (the last full run, 64 min,
-predates the split); readme_results.py prints them.
+times above are the last timed runs (results/run_all.json and run_all_extra.json, 2026-12-02,
+AVX-512 machine, bench_mnist training two runs side by side); readme_results.py prints them.
 
 The full run writes into benchmarks/results/; ``--quick`` writes into benchmarks/results/quick/
 (or ``--results-dir``) so a smoke run never overwrites real numbers. The TFMOT baseline needs
