@@ -146,14 +146,20 @@ def _other_steps_seconds(run_all, tier):
 
 def _extra_seconds(run_all):
     """``make bench-extra``'s seconds summed from its results files: the parameter-share rule
-    rows of mnist.json, the seed studies, and its other steps (from ``run_all`` when that run
-    had them, else the budgets' own training times)."""
+    rows of mnist.json, the seed studies (their invocations' wall time where recorded, else
+    their summed run times), and its other steps (from ``run_all`` when that run had them, else
+    the budgets' own training times)."""
     rows = (_load("mnist") or {}).get("runs", [])
     params_rule = sum(r.get("seconds", 0) for r in rows if r.get("schedule") == "params-rule")
-    studies = sum((_load(name) or {}).get("seconds_total", 0) for name in report.SEED_STUDIES)
+    studies = sum(_study_seconds(_load(name) or {}) for name in report.SEED_STUDIES)
     others = _other_steps_seconds(run_all, "extra") or sum(
         r.get("train_seconds", 0) for r in (_load("budgets") or {}).get("runs", []))
     return params_rule + studies + others
+
+
+def _study_seconds(payload):
+    wall = report.invocations_wall_seconds(payload)
+    return payload.get("seconds_total", 0) if wall is None else wall
 
 
 def _machine_spread():

@@ -219,9 +219,13 @@ def mnist_markdown(payload, title=None):
         parts += [f"### {ARCH_LABEL[arch]}", "", mnist_table(payload, arch), "",
                   "Targets: " + targets_text(payload, arch), ""]
         if anchors:
-            parts += ["Published anchors: " + "; ".join(
-                f"{a['method']} {a['units']} at {a['error_pct']}%" for a in anchors), ""]
+            parts += ["Published anchors: " + "; ".join(map(_anchor_text, anchors)), ""]
     return "\n".join(parts)
+
+
+def _anchor_text(anchor):
+    note = f" ({anchor['note']})" if anchor.get("note") else ""
+    return f"{anchor['method']} {anchor['units']} at {anchor['error_pct']}%{note}"
 
 
 def _seeds_text(settings):
@@ -240,13 +244,20 @@ def _workers_text(settings):
             f"on {threads} TensorFlow thread{'s' if threads > 1 else ''} each")
 
 
-def _invocations_minutes(payload):
-    """The wall time bench_mnist's invocations took: less than the summed run times when runs
-    trained side by side."""
+def invocations_wall_seconds(payload):
+    """The wall time bench_mnist's invocations took (None when one of them did not record it):
+    less than the summed run times when runs trained side by side."""
     invocations = payload.get("invocations") or []
     if not invocations or any("wall_seconds" not in i for i in invocations):
+        return None
+    return sum(i["wall_seconds"] for i in invocations)
+
+
+def _invocations_minutes(payload):
+    seconds = invocations_wall_seconds(payload)
+    if seconds is None:
         return ""
-    minutes = sum(i["wall_seconds"] for i in invocations) / 60
+    invocations, minutes = payload["invocations"], seconds / 60
     return (f"; wall time {minutes:.1f} min" if len(invocations) == 1 else
             f"; wall time of its {len(invocations)} invocations {minutes:.1f} min")
 

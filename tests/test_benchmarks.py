@@ -364,6 +364,10 @@ def test_readme_results_name_the_mnist_reruns_after_the_full_run(monkeypatch, tm
     assert readme_results._bench_time()[0].endswith(
         "`make bench-extra` has not been timed as a whole; summed from the per-run wall times in "
         "its results files: about 12 min.")
+    # a seed study that trained runs side by side counts its wall time, not its summed runs
+    (tmp_path / "mnist_lenet5_seeds.json").write_text(json.dumps(
+        {"seconds_total": 440, "invocations": [{"started": "", "wall_seconds": 260}]}))
+    assert readme_results._bench_time()[0].endswith("about 9 min.")
 
 
 def test_readme_results_estimate_the_tiers_of_an_older_full_run(monkeypatch, tmp_path):
@@ -460,6 +464,20 @@ def test_results_say_how_the_runs_shared_the_machine(monkeypatch):
         {"invocations": [{"wall_seconds": 90.0}, {"wall_seconds": 90.0}]}) == (
         "; wall time of its 2 invocations 3.0 min")
     assert report._invocations_minutes({"invocations": [{"started": "2026"}]}) == ""
+
+
+def test_dropneuron_anchor_says_it_counts_non_zero_weights(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import bench_mnist
+    import report
+
+    assert bench_mnist.mlp_weights(784, 300, 100) == 266_200  # the anchors' dense count
+    dropneuron = bench_mnist.ANCHORS["mlp"][1]
+    assert report._anchor_text(dropneuron) == (
+        "DropNeuron (Pan 2016) 542-83-61 at 1.83% (10.1x counts its non-zero weights; as dense "
+        "layers 542-83-61 hold 50,659 weights, 5.3x)")
+    vibnet = bench_mnist.ANCHORS["mlp"][0]
+    assert report._anchor_text(vibnet) == "VIBNet (Dai 2018) 97-71-33 at 1.6%"
 
 
 @pytest.mark.parametrize("flag", ["--workers", "--threads"])
