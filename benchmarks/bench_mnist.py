@@ -714,6 +714,15 @@ def describe(row):
                else "") + f" seed {row['seed']}")
 
 
+
+def drop_superseded(invocations, current):
+    """The invocations without those whose every row ``current`` has redone, so the recorded
+    wall times add up to the time the stored rows took."""
+    redone = {tuple(key) for key in current["runs"]}
+    return [i for i in invocations
+            if i is current or not {tuple(key) for key in i["runs"]} <= redone]
+
+
 class Bookkeeping:
     """Stores each run in the results file as it finishes, with its reductions against the
     dense reference, then times a batch's TFLite files once the whole batch has trained."""
@@ -753,6 +762,8 @@ class Bookkeeping:
             self.invocation["runs"].append(key)
             if self.merging:
                 log(f"  --merge: {action} {row_key(row)}")
+            self.payload["invocations"] = drop_superseded(self.payload["invocations"],
+                                                          self.invocation)
         self.invocation["wall_seconds"] = round(time.perf_counter() - self.started, 1)
         update_totals(self.payload)
         write_outputs(self.name, self.payload)

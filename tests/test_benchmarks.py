@@ -215,6 +215,14 @@ def test_merge_replaces_matching_runs_and_keeps_the_rest(monkeypatch, tmp_path):
     # dense requested explicitly: retrained and its row replaced
     main("--merge", "--arch", "mlp", "--methods", "dense")
     assert [c[1] for c in calls] == ["dense"]
+
+    # a merge that redoes every row of an earlier one replaces its record, so the recorded
+    # wall times count each stored row once
+    redo = main("--merge", "--arch", "mlp", "--methods", "gate", "--strengths", "1e-3", "2e-3",
+                "--no-global")
+    commands = [i["command"] for i in redo["invocations"]]
+    assert len(commands) == 4 and commands.count(commands[-1]) == 1
+    assert commands[-1].endswith("--methods gate --strengths 1e-3 2e-3 --no-global")
     with pytest.raises(SystemExit):
         main("--merge", "--quick", "--arch", "mlp", "--methods", "dense")
 
@@ -418,7 +426,7 @@ def test_run_all_tiers_split_the_steps(monkeypatch):
                     "bench_export.py", "bench_rewrite.py"]
     assert extra == ["bench_mnist.py params-rule lenet5", "bench_mnist.py params-rule mlp",
                      "bench_mnist.py mnist_mlp_40", "bench_mnist.py mnist_lenet5_seeds",
-                     "bench_budgets.py"]
+                     "bench_mnist.py mnist_lenet5_20", "bench_budgets.py"]
     only = run_all.select_steps(quick=False, extra=True, only=["bench_mnist.py mnist_mlp_40"])
     assert [s.arguments for s in only] == [run_all.MLP_LONG_ARGS]
     # the extra steps merge exactly PARAMS_RULE_RUNS into mnist.json, uniform re-matched
