@@ -714,7 +714,6 @@ def describe(row):
                else "") + f" seed {row['seed']}")
 
 
-
 def drop_superseded(invocations, current):
     """The invocations without those whose every row ``current`` has redone, so the recorded
     wall times add up to the time the stored rows took."""
