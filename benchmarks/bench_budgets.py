@@ -36,7 +36,7 @@ def build(total_steps):
     import keras
 
     import tf_neuronselect as ns
-    from tf_neuronselect import recipes
+    from tf_neuronselect.examples import recipes
 
     keras.utils.set_random_seed(SEED)
     model = recipes.build("lenet5", "group-lasso", (28, 28, 1), 10, strength=STRENGTH)

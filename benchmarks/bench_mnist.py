@@ -109,6 +109,16 @@ GLOBAL_COMPARISON = ("group-lasso", "gate")
 NO_GLOBAL_COMPARISON = ("vgg",)
 SELECTION_METHODS = ("group-lasso", "sparse-group-lasso", "li-lo", "gate", "tri-state")
 ALL_METHODS = ("dense", "l2-dropout") + SELECTION_METHODS + ("uniform",)
+# Per-layer multipliers of the strength (Alvarez & Salzmann's advice: small for early layers,
+# larger for later ones): the "per-layer" schedule. Layers not listed use 1.0.
+LAYER_SCALE = {
+    "lenet5": {"conv1": 0.5, "conv2": 1.0, "fc1": 1.0},
+    "mlp": {"fc1": 0.5, "fc2": 1.0},
+    "vgg": {"conv1": 0.5, "conv2": 0.5, "conv3": 1.0, "conv4": 1.0, "conv5": 1.0, "fc1": 1.0},
+}
+# The L2 + dropout baseline: L2 on every hidden kernel, dropout after the hidden Dense layers.
+L2_DROPOUT_STRENGTH = 1e-4
+DROPOUT = 0.5
 # Methods run per architecture when --methods is not given.
 DEFAULT_METHODS = {"lenet5": ALL_METHODS, "mlp": ALL_METHODS,
                    "vgg": ("dense",) + tuple(SWEEPS["vgg"]) + ("uniform",)}
@@ -182,10 +192,39 @@ class _EpochLine:
         return Line()
 
 
+def build_model(arch, method, strength, data, layer_scale=None, widths=None):
+    """The ``recipes`` network of ``method``; "l2-dropout" is the dense network with dropout
+    and an L2 penalty on every hidden kernel (the output layer is left alone)."""
+    import keras
+
+    import tf_neuronselect as ns
+    from tf_neuronselect.examples import recipes
+
+    if method != "l2-dropout":
+        return recipes.build(arch, method, data.input_shape, data.num_classes, strength,
+                             layer_scale=layer_scale, widths=widths)
+    model = recipes.build(arch, "dense", data.input_shape, data.num_classes, widths=widths,
+                          dropout=DROPOUT)
+    hidden = [layer.name for layer in model.layers
+              if ns.grouping.unit_spec(layer) is not None and layer.name != "logits"]
+    ns.add_penalty(model, keras.regularizers.L2(strength), layers=hidden)
+    return model
+
+
+def uniform(arch, factor, input_shape, num_classes):
+    """The naive baseline: the dense ``arch`` with every hidden width multiplied by ``factor``."""
+    from tf_neuronselect.examples import recipes
+
+    widths = tuple(max(1, int(round(w * factor))) for w in recipes.WIDTHS[arch])
+    return recipes.build(arch, "dense", input_shape, num_classes, widths=widths)
+
+
 def compile_model(model, method, epochs, steps_per_epoch, finetune=False):
     import keras
 
-    from tf_neuronselect import recipes
+    from tf_neuronselect.examples import recipes
+
+    method = "dense" if method == "l2-dropout" else method
 
     steps = max(1, epochs * steps_per_epoch)
     arch = model.name.split("_")[0]
@@ -271,19 +310,19 @@ def latency(dense_tflite, tflite, quick=False):
 
 
 def schedule_scale(arch, schedule, data):
-    """Per-layer multipliers of the strength: ``recipes.LAYER_SCALE`` ("per-layer", weaker on
+    """Per-layer multipliers of the strength: ``LAYER_SCALE`` ("per-layer", weaker on
     the first layers), ``ns.layer_strengths``' parameter-share rule ("params-rule", mean 1 over
     the penalized layers of the dense network) or None (one global strength)."""
-    from tf_neuronselect import recipes
+    from tf_neuronselect.examples import recipes
 
     if schedule == "global":
         return None
     if schedule == "per-layer":
-        return recipes.LAYER_SCALE[arch]
+        return LAYER_SCALE[arch]
     import tf_neuronselect as ns
 
     dense = recipes.build(arch, "dense", data.input_shape, data.num_classes)
-    return ns.layer_strengths(dense, 1.0, rule="params", layers=list(recipes.LAYER_SCALE[arch]))
+    return ns.layer_strengths(dense, 1.0, rule="params", layers=list(LAYER_SCALE[arch]))
 
 
 def train_one(arch, method, strength, data, settings, schedule="per-layer", widths=None,
@@ -295,7 +334,7 @@ def train_one(arch, method, strength, data, settings, schedule="per-layer", widt
     import numpy as np
 
     import tf_neuronselect as ns
-    from tf_neuronselect import recipes
+    from tf_neuronselect.examples import recipes
     from tf_neuronselect.callbacks import NeuronHistory
 
     # Before seeding: the parameter-share rule builds a network, which would draw from the
@@ -303,10 +342,10 @@ def train_one(arch, method, strength, data, settings, schedule="per-layer", widt
     layer_scale = schedule_scale(arch, schedule, data)
     keras.utils.set_random_seed(settings["seed"])
     build_method = "dense" if method == "uniform" else method
-    model = recipes.build(arch, build_method, data.input_shape, data.num_classes,
-                          strength if method in SELECTION_METHODS + ("l2-dropout",) else 0.0,
-                          layer_scale=layer_scale if method in SELECTION_METHODS else None,
-                          widths=widths)
+    model = build_model(arch, build_method,
+                        strength if method in SELECTION_METHODS + ("l2-dropout",) else 0.0,
+                        data, layer_scale=layer_scale if method in SELECTION_METHODS else None,
+                        widths=widths)
     epochs = settings["epochs"][arch]
     if method == "dense" and settings.get("dense_epochs"):
         epochs = settings["dense_epochs"]
@@ -424,12 +463,12 @@ def best_selection(rows, arch):
 
 def uniform_factor(arch, target_params, data):
     """Width factor whose uniformly scaled dense network has about ``target_params``."""
-    from tf_neuronselect import recipes
+    from tf_neuronselect.examples import recipes
 
     low, high = 0.005, 1.0
     for _ in range(30):
         mid = (low + high) / 2
-        params = recipes.uniform(arch, mid, data.input_shape, data.num_classes).count_params()
+        params = uniform(arch, mid, data.input_shape, data.num_classes).count_params()
         low, high = (mid, high) if params < target_params else (low, mid)
     return (low + high) / 2
 
@@ -437,7 +476,7 @@ def uniform_factor(arch, target_params, data):
 def matched_uniform_widths(rows, arch, data):
     """(best selection row, widths) of the uniform baseline matched to the best selection
     configuration's size, or (None, None) when there is no selection run yet."""
-    from tf_neuronselect import recipes
+    from tf_neuronselect.examples import recipes
 
     best = best_selection(rows, arch)
     if best is None:
@@ -573,9 +612,10 @@ def params_rule_arguments(arch):
 
 def build_plan(args):
     """(arch, method, strength, schedule) of every run of this invocation, dense first."""
-    from tf_neuronselect import recipes
+    from tf_neuronselect.examples import recipes
 
-    plan, baselines = [], [(arch, method, 1e-4 if method == "l2-dropout" else 0.0, None)
+    plan, baselines = [], [(arch, method, L2_DROPOUT_STRENGTH if method == "l2-dropout" else 0.0,
+                            None)
                            for arch in args.arch for method in ("dense", "l2-dropout", "uniform")]
     for arch in args.arch:
         for method in args.methods or DEFAULT_METHODS[arch]:
@@ -620,7 +660,7 @@ def load_for_merge(args, settings):
 def stored_dense_reference(row, arch, data, settings):
     """The latency reference of a kept dense row: its TFLite file, or the dense network rebuilt
     (saved weights if present) and exported untrained: float32 latency ignores weight values."""
-    from tf_neuronselect import recipes
+    from tf_neuronselect.examples import recipes
 
     if row.get("tflite_path") and os.path.isfile(row["tflite_path"]):
         log(f"  {arch}: keeping the stored dense row; latency reference {row['tflite_path']}")

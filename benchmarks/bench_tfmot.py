@@ -104,7 +104,7 @@ def dense_keras3(arch, data, epochs, work):
     import keras
     import numpy as np
 
-    from tf_neuronselect import recipes
+    from tf_neuronselect.examples import recipes
 
     keras.utils.set_random_seed(SEED)
     model = recipes.build(arch, "dense", data.input_shape, data.num_classes)

@@ -75,7 +75,7 @@ for name, counts in per_layer.items():
     plt.plot(steps, counts, label=name)
 plt.xlabel("training step"); plt.ylabel("alive units"); plt.yscale("log"); plt.legend(); plt.show()'''
 
-METHOD_MODEL = '''from tf_neuronselect import recipes
+METHOD_MODEL = '''from tf_neuronselect.examples import recipes
 keras.utils.set_random_seed(0)
 METHOD = "{method}"
 arch = "lenet5" if data.name == "mnist" else "mlp"

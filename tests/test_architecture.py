@@ -10,12 +10,12 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "tf_neuronselect"
 # shrink-while-training -> export -> cli. callbacks sits with surgery: it reports make_plan sizes.
 LAYERS = [
     {"ops", "utils", "api_export", "grouping"},
-    {"regularizers", "layers", "optimizers", "penalties", "recipes"},
+    {"regularizers", "layers", "optimizers", "penalties"},
     {"selection"},
     {"surgery", "callbacks"},
     {"training"},
     {"exporting", "datasets"},
-    {"cli"},
+    {"cli", "examples"},
 ]
 TENSORFLOW_ALLOWED = {"exporting", "cli", "datasets"}
 

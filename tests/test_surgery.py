@@ -309,11 +309,10 @@ def test_keras_applications_stay_exact(name):
 def test_recipe_networks_shrink_exactly(arch, method):
     """The benchmark networks of ``recipes`` with units killed the way training kills them
     (zero incoming weights and bias, closed gates) shrink to exactly the same function."""
-    from tf_neuronselect import recipes
+    from tf_neuronselect.examples import recipes
 
     rng = np.random.default_rng(0)
-    model = recipes.build(arch, method, (28, 28, 1), 10, 1e-3,
-                          layer_scale=recipes.LAYER_SCALE[arch])
+    model = recipes.build(arch, method, (28, 28, 1), 10, 1e-3, layer_scale={"conv1": 0.5})
     model_zoo.kill_units(model, 0.4, rng)
     if method == "group-lasso":  # the proximal step zeroes a dead unit's bias with its kernel
         for layer in model.layers:

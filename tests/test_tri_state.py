@@ -8,7 +8,7 @@ import pytest
 
 import tf_neuronselect as ns
 from tf_neuronselect import datasets
-from tf_neuronselect import recipes
+from tf_neuronselect.examples import recipes
 
 L = keras.layers
 

@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from tf_neuronselect import datasets
-from tf_neuronselect import recipes
+from tf_neuronselect.examples import recipes
 
 DEFAULT_EPOCHS = {"mnist": 8, "digits": 60}
 # Digits has 1,437 training images (12 steps an epoch): it needs a stronger pull than MNIST.

@@ -12,7 +12,7 @@ import zipfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from tf_neuronselect import recipes  # noqa: E402
+from tf_neuronselect.examples import recipes  # noqa: E402
 
 QUANTIZE_CHOICES = ("float16", "dynamic", "int8")
 

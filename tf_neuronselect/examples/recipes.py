@@ -1,10 +1,11 @@
-"""Ready-made networks for each neuron-selection method: the demo's and benchmarks' models.
+"""Ready-made networks for each neuron-selection method: the demo's, notebooks' and benchmarks'
+models.
 
 ``build(arch, method, input_shape, num_classes, strength)`` returns an uncompiled Keras model
 whose hidden layers carry the method's penalty or gates, and ``optimizer_for(method)`` the
-optimizer that method is trained with. ``layer_scale`` multiplies the strength per layer (e.g.
-``LAYER_SCALE[arch]``: weaker on early layers, stronger later) and ``widths`` overrides the
-hidden widths, which ``uniform`` uses for the naive width-reduction baseline.
+optimizer that method is trained with. ``layer_scale`` multiplies the strength per layer,
+``widths`` overrides the hidden widths and ``dropout`` puts a Dropout after every hidden Dense
+layer (the benchmarks' baselines use the last two).
 """
 
 import keras
@@ -18,31 +19,20 @@ from tf_neuronselect.regularizers.group_lasso import GroupLasso
 from tf_neuronselect.regularizers.group_lasso import SparseGroupLasso
 from tf_neuronselect.utils.validation import validate_choice
 from tf_neuronselect.utils.validation import validate_non_negative_float
+from tf_neuronselect.utils.validation import validate_unit_interval
 
 METHODS = ("group-lasso", "sparse-group-lasso", "li-lo", "gate", "tri-state", "dense")
-# Benchmark-only baselines that ``build`` and ``optimizer_for`` also accept (not demo choices).
-BASELINES = ("l2-dropout",)
 ARCHITECTURES = ("lenet5", "mlp", "vgg")
 # Strengths that shrink LeNet-5 / LeNet-300-100 on MNIST a lot at about dense accuracy.
 DEFAULT_STRENGTH = {
     "group-lasso": 1e-3, "sparse-group-lasso": 1e-3, "li-lo": 1e-3, "gate": 1e-3,
-    "tri-state": 6e-6, "dense": 0.0, "l2-dropout": 1e-4,
-}
-# Per-layer multipliers of the strength (Alvarez & Salzmann's advice: small for early layers,
-# larger for later ones). Layers not listed use 1.0.
-LAYER_SCALE = {
-    "lenet5": {"conv1": 0.5, "conv2": 1.0, "fc1": 1.0},
-    "mlp": {"fc1": 0.5, "fc2": 1.0},
-    "vgg": {"conv1": 0.5, "conv2": 0.5, "conv3": 1.0, "conv4": 1.0, "conv5": 1.0, "fc1": 1.0},
+    "tri-state": 6e-6, "dense": 0.0,
 }
 WIDTHS = {"lenet5": (20, 50, 500), "mlp": (300, 100), "vgg": (32, 32, 64, 64, 128, 256)}
-DROPOUT = 0.5
 L = keras.layers
 
 
 def _penalty(method, strength):
-    if method == "l2-dropout":
-        return keras.regularizers.L2(strength)
     if method == "group-lasso":
         return GroupLasso(strength)
     if method == "sparse-group-lasso":
@@ -80,11 +70,12 @@ def _hidden(layer_factory, method, strength, activation="relu", scale=None, name
     return apply
 
 
-def _dropout(method, x):
-    return L.Dropout(DROPOUT)(x) if method == "l2-dropout" else x
+def _dropout(rate, x):
+    return L.Dropout(rate)(x) if rate else x
 
 
-def lenet5(input_shape, num_classes, method, strength, layer_scale=None, widths=None):
+def lenet5(input_shape, num_classes, method, strength, layer_scale=None, widths=None,
+           dropout=0.0):
     """LeNet-5-Caffe: conv 20 5x5, pool, conv 50 5x5, pool, dense 500, dense classes."""
     c1, c2, d1 = widths or WIDTHS["lenet5"]
     kw = {"scale": layer_scale}
@@ -97,24 +88,26 @@ def lenet5(input_shape, num_classes, method, strength, layer_scale=None, widths=
     x = L.MaxPooling2D(2, name="pool2")(x)
     x = L.Flatten(name="flatten")(x)
     x = _hidden(lambda **a: L.Dense(d1, name="fc1", **a), method, strength, name="fc1", **kw)(x)
-    x = _dropout(method, x)
+    x = _dropout(dropout, x)
     return keras.Model(inputs, L.Dense(num_classes, name="logits")(x), name=f"lenet5_{method}")
 
 
-def mlp(input_shape, num_classes, method, strength, layer_scale=None, widths=None):
+def mlp(input_shape, num_classes, method, strength, layer_scale=None, widths=None,
+        dropout=0.0):
     """LeNet-300-100: dense 300, dense 100, dense classes on flattened inputs."""
     h1, h2 = widths or WIDTHS["mlp"]
     kw = {"scale": layer_scale}
     inputs = keras.Input(input_shape)
     x = L.Flatten(name="flatten")(inputs)
     x = _hidden(lambda **a: L.Dense(h1, name="fc1", **a), method, strength, name="fc1", **kw)(x)
-    x = _dropout(method, x)
+    x = _dropout(dropout, x)
     x = _hidden(lambda **a: L.Dense(h2, name="fc2", **a), method, strength, name="fc2", **kw)(x)
-    x = _dropout(method, x)
+    x = _dropout(dropout, x)
     return keras.Model(inputs, L.Dense(num_classes, name="logits")(x), name=f"mlp_{method}")
 
 
-def vgg(input_shape, num_classes, method, strength, layer_scale=None, widths=None):
+def vgg(input_shape, num_classes, method, strength, layer_scale=None, widths=None,
+        dropout=0.0):
     """A small VGG-style net: conv 3x3 32, conv 32, pool, conv 64, conv 64, pool, conv 128, pool,
     dense 256, dense classes ('same' padding, ReLU, He-normal initialization; no batch
     normalization: it would make the kernels' group penalties scale-invariant). About 22M
@@ -134,31 +127,26 @@ def vgg(input_shape, num_classes, method, strength, layer_scale=None, widths=Non
     x = L.Flatten(name="flatten")(x)
     x = _hidden(lambda **a: L.Dense(d1, kernel_initializer="he_normal", name="fc1", **a),
                 method, strength, name="fc1", **kw)(x)
-    x = _dropout(method, x)
+    x = _dropout(dropout, x)
     return keras.Model(inputs, L.Dense(num_classes, name="logits")(x), name=f"vgg_{method}")
 
 
-def build(arch, method, input_shape, num_classes, strength=None, layer_scale=None, widths=None):
+def build(arch, method, input_shape, num_classes, strength=None, layer_scale=None, widths=None,
+          dropout=0.0):
     """The ``arch`` network (``"lenet5"``, ``"mlp"`` or ``"vgg"``) set up for ``method``.
 
-    ``layer_scale``: optional ``{layer name: multiplier}`` of ``strength`` (see ``LAYER_SCALE``);
-    ``widths``: optional hidden widths (``(conv1, conv2, fc1)``, ``(fc1, fc2)`` or
-    ``(conv1, ..., conv5, fc1)``).
+    ``layer_scale``: optional ``{layer name: multiplier}`` of ``strength``; ``widths``:
+    optional hidden widths (``(conv1, conv2, fc1)``, ``(fc1, fc2)`` or
+    ``(conv1, ..., conv5, fc1)``); ``dropout``: rate of a Dropout after each hidden Dense layer.
     """
     validate_choice(arch, "arch", ARCHITECTURES, "recipes.build")
-    validate_choice(method, "method", METHODS + BASELINES, "recipes.build")
+    validate_choice(method, "method", METHODS, "recipes.build")
+    dropout = validate_unit_interval(dropout, "dropout", "recipes.build")
     strength = DEFAULT_STRENGTH[method] if strength is None else strength
     strength = validate_non_negative_float(strength, "strength", "recipes.build")
     factory = {"lenet5": lenet5, "mlp": mlp, "vgg": vgg}[arch]
     return factory(tuple(input_shape), int(num_classes), method, strength,
-                   layer_scale=layer_scale, widths=widths)
-
-
-def uniform(arch, factor, input_shape, num_classes):
-    """The naive baseline: the dense ``arch`` with every hidden width multiplied by ``factor``."""
-    validate_choice(arch, "arch", ARCHITECTURES, "recipes.uniform")
-    widths = tuple(max(1, int(round(w * factor))) for w in WIDTHS[arch])
-    return build(arch, "dense", input_shape, num_classes, widths=widths)
+                   layer_scale=layer_scale, widths=widths, dropout=dropout)
 
 
 def _scaled_rate(learning_rate, factor):
@@ -177,14 +165,14 @@ def _scaled_rate(learning_rate, factor):
 
 
 def optimizer_for(method, learning_rate=0.05):
-    """Proximal SGD with momentum for the penalty and gate methods (plain SGD for the dense and
-    L2 + dropout baselines, which have no proximal penalty); Adam at 1/50 of ``learning_rate``
+    """Proximal SGD with momentum for the penalty and gate methods (plain SGD for ``"dense"``,
+    which has no proximal penalty); Adam at 1/50 of ``learning_rate``
     for tri-state. ``learning_rate`` is a float or a schedule with an ``initial_learning_rate``
     (e.g. ``keras.optimizers.schedules.CosineDecay``); tri-state gates need a decaying rate to
     settle (see ``TriStateReLU``)."""
-    validate_choice(method, "method", METHODS + BASELINES, "recipes.optimizer_for")
+    validate_choice(method, "method", METHODS, "recipes.optimizer_for")
     if method == "tri-state":
         return ProximalAdam(_scaled_rate(learning_rate, 1 / 50))
-    if method in ("dense", "l2-dropout"):
+    if method == "dense":
         return keras.optimizers.SGD(learning_rate, momentum=0.9)
     return ProximalSGD(learning_rate, momentum=0.9)
