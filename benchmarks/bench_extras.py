@@ -6,7 +6,7 @@
    the true input features. Figure: effective input weights W1 @ W2 of each fit vs the truth.
 2. Neuron-count convergence (ShrinkNets, Leclerc et al. 2018): a 784-2000-10 MLP with a Gate
    + L1 after its hidden layer, several lambdas, alive units recorded with
-   ``tf_neuronselect.callbacks.NeuronHistory`` every 50 steps. Figure: units vs training step.
+   ``tf_neuronselect.NeuronHistory`` every 50 steps. Figure: units vs training step.
 
 Writes results/extras.json, results/extras.md, results/extras_sparse_regression.png and
 results/extras_convergence.png.
@@ -136,7 +136,7 @@ def convergence(quick):
 
     import tf_neuronselect as ns
     from bench_mnist import load_data
-    from tf_neuronselect.callbacks import NeuronHistory
+    from tf_neuronselect.training import NeuronHistory
 
     data = load_data(quick)
     width, epochs = (2000, 1) if quick else (2000, 8)

@@ -335,7 +335,7 @@ def train_one(arch, method, strength, data, settings, schedule="per-layer", widt
 
     import tf_neuronselect as ns
     from tf_neuronselect.examples import recipes
-    from tf_neuronselect.callbacks import NeuronHistory
+    from tf_neuronselect.training import NeuronHistory
 
     # Before seeding: the parameter-share rule builds a network, which would draw from the
     # seeded generator and give this run other initial weights than its per-layer twin.

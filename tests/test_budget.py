@@ -219,55 +219,64 @@ def _tiny_gate_model():
     return keras.Model(inputs, keras.layers.Dense(3, name="head")(x))
 
 
-def _fake_timing(monkeypatch):
-    """LiteRT timing replaced by 1 microsecond per parameter of the model that was converted."""
-    from tf_neuronselect.exporting import latency
-
-    converted = []
-    monkeypatch.setattr(latency, "_write_tflite",
-                        lambda model, directory: converted.append(model) or model)
-    monkeypatch.setattr(latency, "_median_ms",
-                        lambda models, *timing: [0.001 * m.count_params() for m in models])
-    monkeypatch.setattr(latency, "_median_ratio", lambda models, *timing:
-                        models[1].count_params() / models[0].count_params())
-    return converted
-
-
 def _close_gates(model, count):
     theta = model.get_layer("gate").theta
     theta.assign(np.where(np.arange(32) < count, 0.0, 1.0).astype("float32"))
 
 
-def test_latency_budget_times_the_shrunk_tflite_model(monkeypatch):
-    converted = _fake_timing(monkeypatch)
+class _ParameterTimer:
+    """A timer (see ``LatencyBudget``) that takes 1 microsecond per parameter of the model."""
+
+    def __init__(self, batch_size, num_threads, rounds, iterations):
+        self.timed, self.reference = [], None
+
+    def set_reference(self, model):
+        self.reference = model
+        self.timed.append(model)
+
+    def milliseconds(self, model):
+        self.timed.append(model)
+        return 0.001 * model.count_params()
+
+    def ratio(self, model):
+        self.timed.append(model)
+        return model.count_params() / self.reference.count_params()
+
+    def close(self):
+        self.reference = None
+
+
+def test_latency_budget_times_the_shrunk_model():
     model = _tiny_gate_model()
     _close_gates(model, 20)
-    budget = ns.LatencyBudget(milliseconds=0.2)
+    budget = ns.LatencyBudget(milliseconds=0.2, timer=_ParameterTimer)
     budget.set_model(model)
     # What is timed is shrink(model): 12 units left, no Gate (stock layers only).
     assert budget.size() == pytest.approx(0.001 * (6 * 12 + 12 + 12 * 3 + 3))
-    assert not any(isinstance(layer, ns.Gate) for layer in converted[-1].layers)
+    assert not any(isinstance(layer, ns.Gate) for layer in budget.timer.timed[-1].layers)
 
 
-def test_latency_fraction_is_timed_against_the_starting_model(monkeypatch):
-    converted = _fake_timing(monkeypatch)
+def test_latency_fraction_is_timed_against_the_starting_model():
     model = _tiny_gate_model()
-    budget = ns.LatencyBudget(fraction=0.5)
+    budget = ns.LatencyBudget(fraction=0.5, timer=_ParameterTimer)
     budget.set_model(model)
-    budget.on_train_begin()  # converts the starting model once: the reference
-    assert len(converted) == 1 and converted[0].count_params() == 6 * 32 + 32 + 32 * 3 + 3
+    budget.on_train_begin()  # times the starting model once: the reference
+    timed = budget.timer.timed
+    assert len(timed) == 1 and timed[0].count_params() == 6 * 32 + 32 + 32 * 3 + 3
     _close_gates(model, 20)
     assert budget.size() == pytest.approx((6 * 12 + 12 + 12 * 3 + 3) / (6 * 32 + 32 + 32 * 3 + 3))
     assert budget.key == "latency_fraction" and budget.target == 0.5
 
 
-def test_latency_of_an_unchanged_architecture_is_pooled(monkeypatch):
-    from tf_neuronselect.exporting import latency
-
+def test_latency_of_an_unchanged_architecture_is_pooled():
     measurements = iter([1.0, 3.0, 2.0, 9.0])
-    monkeypatch.setattr(latency.LatencyBudget, "_measure", lambda self, m: next(measurements))
+
+    class Noisy(_ParameterTimer):
+        def milliseconds(self, model):
+            return next(measurements)
+
     model = _tiny_gate_model()
-    budget = ns.LatencyBudget(milliseconds=1.0)
+    budget = ns.LatencyBudget(milliseconds=1.0, timer=Noisy)
     budget.set_model(model)
     assert [budget.size(), budget.size(), budget.size()] == [1.0, 2.0, 2.0]  # medians so far
     _close_gates(model, 20)  # a new architecture starts its own samples
@@ -285,7 +294,7 @@ def test_latency_is_measured_with_litert():
     assert 0 < budget.size() < 100  # same model as the reference: a ratio near 1
     with pytest.warns(UserWarning, match="LatencyBudget: the model ended at latency_fraction="):
         budget.on_train_end()
-    assert budget._reference is None  # the reference file is cleaned up
+    assert budget.timer._reference is None  # the reference file is cleaned up
 
 
 @pytest.mark.parametrize("kwargs, message", [

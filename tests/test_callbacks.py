@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import tf_neuronselect as ns
-from tf_neuronselect.callbacks import NeuronHistory
+from tf_neuronselect.training import NeuronHistory
 from tf_neuronselect.utils.steps import StepCounter
 
 

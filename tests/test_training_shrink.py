@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tf_neuronselect as ns
-from tf_neuronselect.callbacks import NeuronHistory
+from tf_neuronselect.training import NeuronHistory
 from tf_neuronselect.training.transfer import slot_lists
 
 DEAD = np.arange(3)  # hidden units with zero incoming weights and bias: exactly dead

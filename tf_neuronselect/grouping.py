@@ -186,6 +186,12 @@ def unit_spec(layer):
     return spec
 
 
+def layout_spec(layer):
+    """The ``UnitSpec`` of ``layer``'s class whatever its ``groups`` (None for other layers):
+    where its kernel is, to count its cost. Use ``unit_spec`` to decide what can be pruned."""
+    return _SPECS.get(type(layer))
+
+
 def is_grouped_convolution(layer):
     """True for a stock convolution with ``groups > 1``: it has no per-unit grouping here, so
     penalties skip it unless named and the rewriter copies it unchanged."""

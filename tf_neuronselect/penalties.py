@@ -3,6 +3,7 @@
 import keras
 
 from tf_neuronselect import grouping
+from tf_neuronselect.utils import keras_private
 
 
 def _for_layout(penalty, layout):
@@ -14,7 +15,7 @@ def _for_layout(penalty, layout):
 
 def _selected_layers(model, layers):
     if layers is None:
-        return [layer for layer in model._flatten_layers(include_self=False)
+        return [layer for layer in keras_private.own_layers(model)
                 if not grouping.is_grouped_convolution(layer)
                 and grouping.unit_spec(layer) is not None]
     if isinstance(layers, str):
@@ -27,7 +28,7 @@ def _selected_layers(model, layers):
 
 def _model_layer(model, item):
     """``item`` (a layer name or a layer object) as one of ``model``'s own layers."""
-    own = list(model._flatten_layers(include_self=False))
+    own = list(keras_private.own_layers(model))
     if isinstance(item, str):
         found = [layer for layer in own if layer.name == item]
         if found:

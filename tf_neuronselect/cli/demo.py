@@ -63,7 +63,7 @@ def run(args):
     import keras
 
     import tf_neuronselect as ns
-    from tf_neuronselect.callbacks import NeuronHistory
+    from tf_neuronselect.training import NeuronHistory
     from tf_neuronselect.cli import plots
 
     data = _load_data(args)

@@ -8,19 +8,17 @@ converter); the exported files themselves need neither TensorFlow nor tf_neurons
 from tf_neuronselect.exporting.api import export
 from tf_neuronselect.exporting.benchmark import BenchmarkResult
 from tf_neuronselect.exporting.benchmark import benchmark_tflite
-from tf_neuronselect.exporting.latency import LatencyBudget
+from tf_neuronselect.exporting.latency import TFLiteTimer
 from tf_neuronselect.exporting.latency import tflite_latency_ms
 from tf_neuronselect.exporting.litert import run_tflite
-from tf_neuronselect.exporting.macs import count_macs
 from tf_neuronselect.exporting.saved_model import run_saved_model
 
 __all__ = [
     "BenchmarkResult",
-    "LatencyBudget",
     "benchmark_tflite",
-    "count_macs",
     "export",
     "run_saved_model",
     "run_tflite",
+    "TFLiteTimer",
     "tflite_latency_ms",
 ]

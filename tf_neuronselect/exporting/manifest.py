@@ -9,7 +9,8 @@ import platform
 from importlib import metadata
 
 from tf_neuronselect.exporting import files
-from tf_neuronselect.exporting import macs
+from tf_neuronselect.surgery import costs
+from tf_neuronselect.version import __version__
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_VERSION = 1
@@ -39,7 +40,7 @@ def layer_records(model):
 def _macs_or_none(model):
     # Subclassed models have no readable graph: list their layers without MAC counts.
     try:
-        return macs.layer_macs(model)
+        return costs.model_layer_macs(model)
     except TypeError:
         return [(layer, None) for layer in model.layers]
 
@@ -61,12 +62,11 @@ def describe_model(model):
 
 def versions():
     """Versions of the libraries that produced the export."""
-    import tensorflow as tf
     import keras
-    import tf_neuronselect
+    import tensorflow as tf
 
     return {
-        "tf_neuronselect": tf_neuronselect.__version__,
+        "tf_neuronselect": __version__,
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "ai_edge_litert": _distribution_version("ai-edge-litert"),

@@ -9,6 +9,7 @@ from keras import ops
 from tf_neuronselect.api_export import neuronselect_export
 from tf_neuronselect.layers.constraints import UnitInterval
 from tf_neuronselect.regularizers.binarizing import Binarizing
+from tf_neuronselect.utils import keras_private
 from tf_neuronselect.utils.validation import validate_bool
 from tf_neuronselect.utils.validation import validate_choice
 from tf_neuronselect.utils.validation import validate_non_negative_float
@@ -42,14 +43,14 @@ def _upstream_tri_state(tensor, max_hops=64):
     """
     kernel_size = 0
     for _ in range(max_hops):
-        history = getattr(tensor, "_keras_history", None)
+        history = keras_private.producer(tensor)
         if history is None:
             break
         operation, node_index, _ = history
         if isinstance(operation, TriStateReLU):
             return operation, kernel_size
         kernel_size += _kernel_size(operation)
-        parents = operation._inbound_nodes[node_index].input_tensors
+        parents = keras_private.node_input_tensors(operation, node_index)
         if len(parents) != 1:
             break
         tensor = parents[0]

@@ -10,13 +10,13 @@ knows the consumers; ``unused_inputs`` gives it the per-consumer fact.
 
 import dataclasses
 
-import keras
 import numpy as np
 
 from tf_neuronselect import grouping
 from tf_neuronselect.layers.gate import Gate
 from tf_neuronselect.layers.tri_state_relu import THRESHOLD
 from tf_neuronselect.layers.tri_state_relu import TriStateReLU
+from tf_neuronselect.utils.arrays import to_numpy
 
 ZERO_INCOMING = "zero incoming group"
 BELOW_TOL = "norm below tol"
@@ -40,11 +40,6 @@ class UnitStatus:
     dead: np.ndarray
     reasons: list
     strength: np.ndarray
-
-
-def to_numpy(variable):
-    """A Keras variable (or tensor) as a NumPy array."""
-    return np.asarray(keras.ops.convert_to_numpy(variable))
 
 
 def layer_status(layer, tol=0.0):

@@ -12,7 +12,7 @@ from tf_neuronselect.surgery import folding
 from tf_neuronselect.surgery import plan as plan_lib
 from tf_neuronselect.surgery import slicers
 from tf_neuronselect.surgery.costs import params_of
-from tf_neuronselect.surgery.costs import unit_macs
+from tf_neuronselect.surgery.costs import layer_macs
 from tf_neuronselect.surgery.registry import get_slicer
 
 GATES = (Gate, TriStateReLU)
@@ -129,12 +129,11 @@ def _plan_unit_layer(graph, node, plan, constants, scales):
     plan.bias_fold = fold
     plan.in_scale = scales["in"].get(layer.name)
     plan.out_scale = scales["out"].get(layer.name)
-    shapes_in = [graph.shapes[key_in]]
+    shape_in = graph.shapes[key_in]
     shape_out = graph.shapes[graph.output_keys_of(node)[0]]
-    plan.macs_before = unit_macs(layer, shapes_in, shape_out)
-    plan.macs_after = unit_macs(layer, shapes_in, shape_out,
-                                len(plan.keep_in[0]) / shapes_in[0][-1],
-                                len(plan.keep_out) / shape_out[-1])
+    plan.macs_before = layer_macs(layer, shape_in, shape_out)
+    plan.macs_after = layer_macs(layer, shape_in, shape_out, len(plan.keep_in[0]),
+                                 len(plan.keep_out))
     return any(x is not None for x in (fold, plan.in_scale, plan.out_scale))
 
 

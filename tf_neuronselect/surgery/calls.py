@@ -3,12 +3,13 @@
 import keras
 
 from tf_neuronselect.api_export import PACKAGE
+from tf_neuronselect.utils import keras_private
 
 
 def fresh_inputs(graph):
     """``{id(old input tensor): new keras.Input}`` for every input of ``graph``'s model."""
     return {id(tensor): keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype,
-                                    name=tensor._keras_history[0].name)
+                                    name=keras_private.producer(tensor)[0].name)
             for tensor in graph.model.inputs}
 
 
@@ -17,8 +18,10 @@ def model_from(graph, tensors, inputs=None):
     (the inputs looked up in ``inputs`` instead when given)."""
     model = graph.model
     inputs = tensors if inputs is None else inputs
-    inputs = keras.tree.map_structure(lambda t: inputs[id(t)], model._inputs_struct)
-    outputs = keras.tree.map_structure(lambda t: tensors[id(t)], model._outputs_struct)
+    inputs = keras.tree.map_structure(lambda t: inputs[id(t)],
+                                      keras_private.input_structure(model))
+    outputs = keras.tree.map_structure(lambda t: tensors[id(t)],
+                                       keras_private.output_structure(model))
     return keras.Model(inputs, outputs, name=graph.name)
 
 

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 
 from tf_neuronselect import grouping
-from tf_neuronselect.selection.dead import to_numpy
+from tf_neuronselect.utils.arrays import to_numpy
 from tf_neuronselect.surgery import slicers
 from tf_neuronselect.surgery.registry import get_slicer
 

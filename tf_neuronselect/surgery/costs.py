@@ -1,30 +1,92 @@
-"""Parameter and multiply-add counts of a layer before and after narrowing."""
+"""Parameter and multiply-add (MAC) counts: the one MAC counter of the library.
 
-import numpy as np
+A layer with a known unit layout (stock Dense, Conv*, ConvTranspose, DepthwiseConv,
+SeparableConv, grouped convolutions included, and classes declared with
+``grouping.register_unit_spec``) costs one multiply-add per kernel weight use; every other
+layer (bias additions, activations, normalization, pooling, element-wise ops) counts 0: they are
+small next to the matrix products and their cost depends on the runtime's fusion. ``make_plan``
+counts the layers of a plan before and after narrowing with ``layer_macs``; ``count_macs``
+counts a whole model, nested models flattened and shared layers once per call.
+"""
+
+import math
+
+import keras
 
 from tf_neuronselect import grouping
+from tf_neuronselect.utils import keras_private
 
 
 def params_of(layer):
     """Parameters a layer holds (trainable or not), as ``count_params`` counts them."""
-    return int(sum(int(np.prod(w.shape)) for w in getattr(layer, "weights", [])))
+    return int(sum(math.prod(int(d) for d in w.shape) for w in getattr(layer, "weights", [])))
 
 
-def unit_macs(layer, shapes_in, shape_out, in_fraction=1.0, out_fraction=1.0):
-    """Multiply-adds per example of a Dense/Conv-like layer, with the given fractions of its
-    input channels and output units kept."""
-    spec = grouping.unit_spec(layer)
-    kernel = getattr(layer, spec.kernel)
-    transposed = spec.layout == grouping.TRANSPOSED
-    positions = _positions(shapes_in[0] if transposed else shape_out)
-    size = int(np.prod(kernel.shape))
+def _positions(layer, shape):
+    """Spatial positions of a tensor of ``shape`` (batch and channel axes left out)."""
+    if len(shape) <= 2:
+        return 1
+    channels_first = getattr(layer, "data_format", "channels_last") == "channels_first"
+    spatial = shape[2:] if channels_first else shape[1:-1]
+    return math.prod(int(d) for d in spatial)
+
+
+def layer_macs(layer, input_shape, output_shape, kept_in=None, kept_out=None):
+    """Multiply-adds per example of one call of ``layer`` from ``input_shape`` to
+    ``output_shape``, with ``kept_in`` input channels and ``kept_out`` output units (None: all
+    of them). 0 for layers without a known unit layout."""
+    spec = grouping.layout_spec(layer)
+    if spec is None:
+        return 0
+    kernel = tuple(int(d) for d in getattr(layer, spec.kernel).shape)
+    spatial, rows, columns = math.prod(kernel[:-2]), kernel[-2], kernel[-1]
+    if spec.layout == grouping.TRANSPOSED:
+        rows, columns = columns, rows  # (..., out, in): count as (in, out)
+    units = rows * columns if spec.layout == grouping.DEPTHWISE else columns
+    kept_out = units if kept_out is None else kept_out
     if spec.layout == grouping.DEPTHWISE:
-        return int(positions * size * out_fraction)
-    total = size * in_fraction * out_fraction
+        return _positions(layer, output_shape) * spatial * kept_out
     if spec.depthwise:
-        total += int(np.prod(getattr(layer, spec.depthwise).shape)) * in_fraction
-    return int(round(positions * total))
+        return _separable_macs(layer, spec, output_shape, kept_in, kept_out)
+    kept_in = rows if kept_in is None else kept_in
+    shape = input_shape if spec.layout == grouping.TRANSPOSED else output_shape
+    return _positions(layer, shape) * spatial * kept_in * kept_out
 
 
-def _positions(shape):
-    return int(np.prod([d for d in shape[1:-1]])) if len(shape) > 2 else 1
+def _separable_macs(layer, spec, output_shape, kept_in, kept_out):
+    depthwise = tuple(int(d) for d in getattr(layer, spec.depthwise).shape)
+    spatial, channels, multiplier = math.prod(depthwise[:-2]), depthwise[-2], depthwise[-1]
+    kept_in = channels if kept_in is None else kept_in
+    middle = kept_in * multiplier
+    return _positions(layer, output_shape) * middle * (spatial + kept_out)
+
+
+def model_layer_macs(model):
+    """``[(layer, macs), ...]`` over every call of every layer, nested models flattened."""
+    functional = keras_private.graph_model(model)
+    if functional is None:
+        raise TypeError(
+            "count_macs: expected a built Functional or Sequential keras.Model. Received: "
+            f"{type(model).__name__} '{getattr(model, 'name', model)}', whose layer graph "
+            "cannot be read. Rebuild it with keras.Model(inputs, outputs) or keras.Sequential "
+            "starting with keras.Input(shape)."
+        )
+    counts = []
+    for node in keras_private.nodes_in_order(functional):
+        operation = node.operation
+        if isinstance(operation, keras.Model):
+            counts.extend(model_layer_macs(operation))
+        elif node.input_tensors:
+            macs = layer_macs(operation, tuple(node.input_tensors[0].shape),
+                              tuple(node.outputs[0].shape))
+            counts.append((operation, macs))
+    return counts
+
+
+def count_macs(model):
+    """The multiply-adds of one forward pass of one sample through ``model``.
+
+    Example: ``Dense(300)`` on 784 features counts 784 * 300; ``Conv2D(20, 5)`` on a 28x28x1
+    input with 'valid' padding counts 24 * 24 * 20 * 25.
+    """
+    return sum(macs for _, macs in model_layer_macs(model))

@@ -6,7 +6,7 @@ import numpy as np
 from tf_neuronselect import grouping
 from tf_neuronselect.layers.gate import Gate
 from tf_neuronselect.layers.tri_state_relu import THRESHOLD
-from tf_neuronselect.selection.dead import to_numpy
+from tf_neuronselect.utils.arrays import to_numpy
 from tf_neuronselect.surgery.registry import get_slicer
 from tf_neuronselect.surgery.unit_slicer import UnitSlicer
 

@@ -1,12 +1,13 @@
 """Read-only view of a Functional or Sequential model, built from the model's own nodes."""
 
 import keras
-from keras.src.models.functional import Functional
+
+from tf_neuronselect.utils import keras_private
 
 
 def tensor_key(tensor):
     """``(producing operation name, output index)``: a stable, printable tensor identity."""
-    operation, _, index = tensor._keras_history
+    operation, _, index = keras_private.producer(tensor)
     return (operation.name, index)
 
 
@@ -26,7 +27,7 @@ class ModelGraph:
     def __init__(self, model):
         self.name = getattr(model, "name", None)
         self.model = _as_functional(model)
-        self.nodes = _topological_nodes(self.model)
+        self.nodes = keras_private.nodes_in_order(self.model)
         self.consumers = {}
         self.shapes = {}
         self.operations = {}
@@ -54,27 +55,21 @@ class ModelGraph:
 
 
 def _as_functional(model):
+    functional = keras_private.graph_model(model)
+    if functional is not None:
+        return functional
     if isinstance(model, keras.Sequential):
-        if model._functional is None:
-            raise ValueError(
-                "Expected a built Sequential model. Received: Sequential "
-                f"'{model.name}' with no known input shape. How to fix: start it with "
-                "keras.Input(shape=...) or call model.build(input_shape) first."
-            )
-        return model._functional
-    if isinstance(model, Functional) and type(model).call is Functional.call:
-        return model
+        raise ValueError(
+            "Expected a built Sequential model. Received: Sequential "
+            f"'{model.name}' with no known input shape. How to fix: start it with "
+            "keras.Input(shape=...) or call model.build(input_shape) first."
+        )
     raise TypeError(
         "Expected a Functional or Sequential keras.Model. Received: "
         f"{type(model).__name__} '{getattr(model, 'name', model)}', a subclassed model whose "
         "graph cannot be read. How to fix: rebuild it with the functional API "
         "(keras.Model(inputs, outputs)) or keras.Sequential."
     )
-
-
-def _topological_nodes(model):
-    depths = sorted(model._nodes_by_depth, reverse=True)
-    return [node for depth in depths for node in model._nodes_by_depth[depth]]
 
 
 def _check_operation(operation, nodes):

@@ -1,13 +1,99 @@
-"""``report``: what is dead in a model and what shrinking it would save."""
+"""``report``: what is dead in a model and what shrinking it would save; ``model_size``: the size
+``shrink`` would give now."""
+
+import dataclasses
 
 import keras
 import numpy as np
 
-from tf_neuronselect.selection.report import LayerReport
-from tf_neuronselect.selection.report import Report
 from tf_neuronselect.surgery.graph import ModelGraph
 from tf_neuronselect.surgery.planner import make_plan
 from tf_neuronselect.surgery.rewrite import rebuild
+
+
+@dataclasses.dataclass
+class LayerReport:
+    """One layer's line in a ``Report``.
+
+    Attributes:
+        name, class_name: the layer.
+        units: output units (channels) before; ``dead``: units the selection marks dead;
+            ``kept``: units the plan keeps (dead units can stay, see ``notes``).
+        params_before, params_after, macs_before, macs_after: parameter count and
+            multiply-adds per example before and after the plan.
+        reasons: reason -> number of removed units with that reason.
+        notes: why the plan left units or the layer alone.
+    """
+
+    name: str
+    class_name: str
+    units: int
+    dead: int
+    kept: int
+    params_before: int
+    params_after: int
+    macs_before: int
+    macs_after: int
+    reasons: dict
+    notes: list
+
+
+@dataclasses.dataclass
+class Report:
+    """What ``tf_neuronselect.report`` found, per layer and in total.
+
+    Attributes:
+        tol: the tolerance used.
+        layers: ``LayerReport`` per layer with units or parameters.
+        max_output_change: max |shrunk - original| output on the sample inputs, or None.
+    """
+
+    tol: float
+    layers: list
+    max_output_change: float | None = None
+
+    def total(self, field):
+        """Sum of ``field`` (e.g. "params_after") over all layers."""
+        return int(sum(getattr(layer, field) for layer in self.layers))
+
+    def to_dict(self):
+        """A JSON-serializable dict."""
+        totals = {f: self.total(f) for f in ("params_before", "params_after",
+                                             "macs_before", "macs_after")}
+        return {
+            "tol": float(self.tol),
+            "max_output_change": self.max_output_change,
+            "totals": totals,
+            "layers": [dataclasses.asdict(layer) for layer in self.layers],
+        }
+
+    def __str__(self):
+        header = (f"{'layer':<28}{'class':<22}{'kept/units':>12}{'dead':>6}"
+                  f"{'params':>20}{'MACs':>24}")
+        lines = [header, "-" * len(header)]
+        for r in self.layers:
+            lines.append(
+                f"{r.name[:27]:<28}{r.class_name[:21]:<22}{f'{r.kept}/{r.units}':>12}"
+                f"{r.dead:>6}{f'{r.params_before}->{r.params_after}':>20}"
+                f"{f'{r.macs_before}->{r.macs_after}':>24}")
+        lines.append("-" * len(header))
+        lines.append(
+            f"total params {self.total('params_before')} -> {self.total('params_after')}, "
+            f"MACs {self.total('macs_before')} -> {self.total('macs_after')}")
+        if self.max_output_change is not None:
+            lines.append(f"max output change on sample inputs: {self.max_output_change:.3g}")
+        return "\n".join(lines)
+
+
+def model_size(model, tol=0.0):
+    """``{"params": ..., "macs": ...}`` of the model ``tf_neuronselect.shrink`` would make now.
+
+    ``params`` is the shrunk model's ``count_params()``; ``macs`` the multiply-adds per example
+    of its Dense/Conv-like layers (``ns.count_macs`` counts the same layers). One ``make_plan``:
+    it reads weights and static shapes only, no data.
+    """
+    plan = make_plan(model, tol)
+    return {"params": int(plan.params_after), "macs": int(plan.macs_after)}
 
 
 def report(model, tol=0.0, sample_inputs=None, prune_inputs=False):

@@ -17,7 +17,7 @@ import numpy as np
 
 from tf_neuronselect.layers.gate import Gate
 from tf_neuronselect.layers.tri_state_relu import THRESHOLD
-from tf_neuronselect.selection.dead import to_numpy
+from tf_neuronselect.utils.arrays import to_numpy
 
 # Activations whose output for one channel depends on the other channels of the same position.
 MIXING_ACTIVATIONS = ("softmax", "log_softmax", "sparsemax", "glu")

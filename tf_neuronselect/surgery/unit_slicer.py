@@ -7,7 +7,7 @@ the unit kernel, input channels are outgoing groups of the first kernel.
 import numpy as np
 
 from tf_neuronselect import grouping
-from tf_neuronselect.selection.dead import to_numpy
+from tf_neuronselect.utils.arrays import to_numpy
 from tf_neuronselect.surgery.slicers import PINNED
 from tf_neuronselect.surgery.slicers import UNITS
 from tf_neuronselect.surgery.slicers import Slicer

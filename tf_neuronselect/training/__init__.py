@@ -4,12 +4,16 @@
   carries the optimizer state (slots, step counter, schedule) over to the smaller model.
 - ``SizeBudget``: a callback that adapts the penalty strengths until the model's parameter or
   multiply-add count lands within a tolerance of a target (``BudgetController`` is the
-  controller; ``tf_neuronselect.LatencyBudget`` steers by measured TFLite latency).
+  controller; ``LatencyBudget`` steers by measured latency).
+- ``NeuronHistory``: a callback recording the alive units (and sizes) while training.
 - ``layer_strengths`` / ``apply_layer_strengths``: one strength per layer by a documented rule.
 """
 
 from tf_neuronselect.training.budget import BudgetController
 from tf_neuronselect.training.budget import SizeBudget
+from tf_neuronselect.training.history import NeuronHistory
+from tf_neuronselect.training.latency_budget import LatencyBudget
+from tf_neuronselect.training.latency_budget import set_default_timer
 from tf_neuronselect.training.shrinking import ShrinkHistory
 from tf_neuronselect.training.shrinking import fit_with_shrinking
 from tf_neuronselect.training.shrinking import shrink_for_training
@@ -22,7 +26,8 @@ from tf_neuronselect.training.transfer import compile_like
 from tf_neuronselect.training.transfer import slot_lists
 
 __all__ = [
-    "BudgetController", "ShrinkHistory", "SizeBudget", "apply_layer_strengths", "compile_like", "fit_with_shrinking",
-    "layer_strengths", "scale_strengths", "shrink_for_training", "slot_lists", "strength_of",
+    "BudgetController", "LatencyBudget", "NeuronHistory", "ShrinkHistory", "SizeBudget",
+    "apply_layer_strengths", "compile_like", "fit_with_shrinking", "layer_strengths",
+    "scale_strengths", "set_default_timer", "shrink_for_training", "slot_lists", "strength_of",
     "with_strength",
 ]

@@ -16,8 +16,8 @@ import warnings
 
 import keras
 
-from tf_neuronselect.callbacks import model_size
-from tf_neuronselect.selection.dead import to_numpy
+from tf_neuronselect.surgery.reporting import model_size
+from tf_neuronselect.utils.arrays import to_numpy
 from tf_neuronselect.training.strengths import initialize_zero_strengths
 from tf_neuronselect.training.strengths import scale_strengths
 from tf_neuronselect.training.strengths import strength_knobs

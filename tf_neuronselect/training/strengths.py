@@ -10,13 +10,13 @@ TriStateReLU layers carry their size knob themselves: ``complexity`` (the width 
 
 import math
 
-
 from tf_neuronselect import grouping
 from tf_neuronselect.layers.gate import Gate
 from tf_neuronselect.layers.tri_state_relu import TriStateReLU
 from tf_neuronselect.penalties import add_penalty
 from tf_neuronselect.regularizers.binarizing import Binarizing
-from tf_neuronselect.surgery.costs import unit_macs
+from tf_neuronselect.surgery.costs import layer_macs
+from tf_neuronselect.utils import keras_private
 from tf_neuronselect.utils.validation import validate_choice
 from tf_neuronselect.utils.validation import validate_non_negative_float
 
@@ -57,9 +57,9 @@ def penalties(model):
     """``[(layer, variable, penalty)]`` for every variable of ``model`` carrying a size
     penalty with strength knobs (Binarizing only pushes gates to 0 or 1, so it is not one)."""
     found = []
-    for layer in model._flatten_layers(include_self=False):
+    for layer in keras_private.own_layers(model):
         # Own variables only: a wrapper's trainable_weights would repeat its sublayers'.
-        for variable in getattr(layer, "_trainable_variables", []):
+        for variable in keras_private.own_trainable_variables(layer):
             penalty = getattr(variable, "regularizer", None)
             if isinstance(penalty, Binarizing):
                 continue
@@ -70,7 +70,7 @@ def penalties(model):
 
 def tri_state_layers(model):
     """The TriStateReLU layers of ``model``, whose ``complexity`` is a size knob."""
-    return [layer for layer in model._flatten_layers(include_self=False)
+    return [layer for layer in keras_private.own_layers(model)
             if isinstance(layer, TriStateReLU)]
 
 
@@ -120,7 +120,7 @@ def scale_strengths(model, factor):
 def _unit_layers(model, layers):
     if layers is not None:
         return [model.get_layer(n) if isinstance(n, str) else n for n in layers]
-    return [layer for layer in model._flatten_layers(include_self=False)
+    return [layer for layer in keras_private.own_layers(model)
             if not grouping.is_grouped_convolution(layer) and grouping.unit_spec(layer) is not None]
 
 
@@ -128,7 +128,7 @@ def _cost(layer, rule):
     if rule == "params":
         return float(layer.count_params())
     # MACs per example from the layer's own (first) call: the same count ``make_plan`` uses.
-    return float(unit_macs(layer, [tuple(layer.input.shape)], tuple(layer.output.shape)))
+    return float(layer_macs(layer, tuple(layer.input.shape), tuple(layer.output.shape)))
 
 
 def layer_strengths(model, total_strength, rule="params", layers=None, first_layers=1,

@@ -11,7 +11,7 @@ import dataclasses
 import keras
 import numpy as np
 
-from tf_neuronselect.selection.dead import to_numpy
+from tf_neuronselect.utils.arrays import to_numpy
 from tf_neuronselect.surgery import plan as plan_lib
 from tf_neuronselect.surgery.assemble import slicer_weights
 from tf_neuronselect.surgery.registry import get_slicer

@@ -54,3 +54,41 @@ def validate_choice(value, name, choices, owner):
             "Pass one of the listed values."
         )
     return value
+
+
+def validate_positive_int(value, name, owner, allow_none=False, example=1):
+    """Returns ``value`` if it is an int >= 1 (or None when ``allow_none``), else raises
+    ``ValueError`` naming the argument."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        expected = "None or a positive int" if allow_none else "a positive int"
+        raise ValueError(
+            f"{owner}: expected `{name}` to be {expected}. Received: {name}={value!r}. "
+            f"How to fix: pass e.g. {name}={example}."
+        )
+    return int(value)
+
+
+def validate_non_negative_int(value, name, owner):
+    """Returns ``value`` if it is an int >= 0, else raises ``ValueError`` naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(
+            f"{owner}: expected `{name}` to be an int >= 0. Received: {name}={value!r}. "
+            f"How to fix: pass e.g. {name}=3."
+        )
+    return int(value)
+
+
+def validate_in_range(value, name, owner, low, high, high_open=True):
+    """Returns ``value`` as a float in ``[low, high)`` (``[low, high]`` with
+    ``high_open=False``), or raises naming the argument."""
+    value = validate_non_negative_float(value, name, owner) if low >= 0 else float(value)
+    above = value >= high if high_open else value > high
+    if value < low or above:
+        interval = f"[{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(
+            f"{owner}: expected `{name}` to be in {interval}. Received: {name}={value!r}. "
+            f"How to fix: pass a value in {interval}."
+        )
+    return value

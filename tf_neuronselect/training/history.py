@@ -5,29 +5,22 @@ import warnings
 import keras
 
 from tf_neuronselect.selection.dead import layer_status
-from tf_neuronselect.surgery.planner import make_plan
+from tf_neuronselect.surgery.reporting import model_size
+from tf_neuronselect.utils import keras_private
 from tf_neuronselect.utils.steps import StepCounter
+from tf_neuronselect.utils.validation import validate_bool
+from tf_neuronselect.utils.validation import validate_non_negative_float
+from tf_neuronselect.utils.validation import validate_positive_int
 
 
 def alive_units(model, tol=0.0):
     """``{layer name: alive units}`` for every layer with removable units of its own."""
     counts = {}
-    for layer in model._flatten_layers(include_self=False):
+    for layer in keras_private.own_layers(model):
         status = layer_status(layer, tol) if layer.built else None
         if status is not None:
             counts[layer.name] = int((~status.dead).sum())
     return counts
-
-
-def model_size(model, tol=0.0):
-    """``{"params": ..., "macs": ...}`` of the model ``tf_neuronselect.shrink`` would make now.
-
-    ``params`` is the shrunk model's ``count_params()``; ``macs`` the multiply-adds per example
-    of its Dense/Conv-like layers (``ns.count_macs`` counts the same layers). One ``make_plan``:
-    it reads weights and static shapes only, no data.
-    """
-    plan = make_plan(model, tol)
-    return {"params": int(plan.params_after), "macs": int(plan.macs_after)}
 
 
 class NeuronHistory(keras.callbacks.Callback):
@@ -54,9 +47,10 @@ class NeuronHistory(keras.callbacks.Callback):
 
     def __init__(self, tol=0.0, every_n_steps=None, sizes=True):
         super().__init__()
-        self.tol = float(tol)
-        self.every_n_steps = every_n_steps
-        self.track_sizes = bool(sizes)
+        self.tol = validate_non_negative_float(tol, "tol", "NeuronHistory")
+        self.every_n_steps = validate_positive_int(every_n_steps, "every_n_steps",
+                                                   "NeuronHistory", allow_none=True, example=50)
+        self.track_sizes = validate_bool(sizes, "sizes", "NeuronHistory")
         self.history = []  # list of (step, {layer: alive})
         self.sizes = []  # list of (step, {"params": ..., "macs": ...})
         self._steps = StepCounter()
