@@ -8,8 +8,16 @@ element-wise operators accept it for a uniform signature and ignore it.
 
 from keras import ops
 
-# Below this group norm a group is treated as zero; avoids 0/0 without moving any real group.
-_TINY_NORM = 1e-30
+# Added to every squared group norm before the square root: the norm of an exactly-zero group
+# is then 1e-15, not 0, so its gradient and the prox's division stay finite (no 0/0), while no
+# real group moves (float32 cannot even see 1e-30 next to a squared norm above ~1e-23).
+_TINY_SQUARED_NORM = 1e-30
+
+
+def group_norms(x, axis=0, keepdims=False):
+    """Euclidean norm of every group of ``x`` (a group spans ``axis``), guarded against 0/0."""
+    squared = ops.sum(ops.square(x), axis=axis, keepdims=keepdims)
+    return ops.sqrt(squared + ops.cast(_TINY_SQUARED_NORM, x.dtype))
 
 
 def soft_threshold(x, threshold, axis=None):
@@ -27,7 +35,5 @@ def group_soft_threshold(x, threshold, axis=0):
     is at most ``threshold``.
     """
     threshold = ops.cast(threshold, x.dtype)
-    norm = ops.sqrt(ops.sum(ops.square(x), axis=axis, keepdims=True))
-    safe_norm = ops.maximum(norm, ops.cast(_TINY_NORM, x.dtype))
-    scale = ops.relu(1.0 - threshold / safe_norm)
+    scale = ops.relu(1.0 - threshold / group_norms(x, axis, keepdims=True))
     return x * scale

@@ -4,23 +4,13 @@ from keras import ops
 
 from tf_neuronselect import grouping
 from tf_neuronselect.api_export import neuronselect_export
-from tf_neuronselect.ops.proximal import group_soft_threshold
 from tf_neuronselect.ops.proximal import soft_threshold
 from tf_neuronselect.regularizers.base import ProximalPenalty
+from tf_neuronselect.regularizers.unit_groups import group_directions
+from tf_neuronselect.regularizers.unit_groups import group_prox
+from tf_neuronselect.regularizers.unit_groups import sum_of_group_norms
 from tf_neuronselect.utils.validation import validate_choice
 from tf_neuronselect.utils.validation import validate_non_negative_float
-
-
-def _sum_of_group_norms(x, layout, side):
-    matrix = grouping.unit_matrix(x, layout, side)
-    return ops.sum(ops.sqrt(ops.sum(ops.square(matrix), axis=0) + 1e-30))
-
-
-def _group_directions(x, layout, side):
-    """Gradient of ``_sum_of_group_norms``: each group divided by its norm (0 for zero groups)."""
-    matrix = grouping.unit_matrix(x, layout, side)
-    directions = matrix / ops.sqrt(ops.sum(ops.square(matrix), axis=0) + 1e-30)
-    return grouping.from_unit_matrix(directions, tuple(x.shape), layout, side)
 
 
 @neuronselect_export
@@ -56,31 +46,26 @@ class DropNeuron(ProximalPenalty):
     def nonsmooth_penalty(self, x):
         value = ops.cast(self.l1, x.dtype) * ops.sum(ops.abs(x))
         if self.li:
-            value += self.li * _sum_of_group_norms(x, self.layout, grouping.INCOMING)
+            value += self.li * sum_of_group_norms(x, self.layout, grouping.INCOMING)
         if self.lo:
-            value += self.lo * _sum_of_group_norms(x, self.layout, grouping.OUTGOING)
+            value += self.lo * sum_of_group_norms(x, self.layout, grouping.OUTGOING)
         return value
 
     def nonsmooth_gradient(self, x):
         gradient = self.l1 * ops.sign(x)
         if self.li:
-            gradient += self.li * _group_directions(x, self.layout, grouping.INCOMING)
+            gradient += self.li * group_directions(x, self.layout, grouping.INCOMING)
         if self.lo:
-            gradient += self.lo * _group_directions(x, self.layout, grouping.OUTGOING)
+            gradient += self.lo * group_directions(x, self.layout, grouping.OUTGOING)
         return gradient
-
-    def _group_prox(self, x, threshold, side):
-        matrix = grouping.unit_matrix(x, self.layout, side)
-        matrix = group_soft_threshold(matrix, threshold, 0)
-        return grouping.from_unit_matrix(matrix, tuple(x.shape), self.layout, side)
 
     def prox(self, x, step, bias=None):
         if self.l1:
             x = soft_threshold(x, step * self.l1)
         if self.li:
-            x = self._group_prox(x, step * self.li, grouping.INCOMING)
+            x = group_prox(x, step * self.li, self.layout, grouping.INCOMING)
         if self.lo:
-            x = self._group_prox(x, step * self.lo, grouping.OUTGOING)
+            x = group_prox(x, step * self.lo, self.layout, grouping.OUTGOING)
         return x, bias
 
     def get_config(self):

@@ -9,6 +9,8 @@ from tf_neuronselect.api_export import neuronselect_export
 from tf_neuronselect.ops.proximal import group_soft_threshold
 from tf_neuronselect.ops.proximal import soft_threshold
 from tf_neuronselect.regularizers.base import ProximalPenalty
+from tf_neuronselect.regularizers.unit_groups import group_directions
+from tf_neuronselect.regularizers.unit_groups import sum_of_group_norms
 from tf_neuronselect.utils.validation import validate_choice
 from tf_neuronselect.utils.validation import validate_non_negative_float
 from tf_neuronselect.utils.validation import validate_unit_interval
@@ -77,18 +79,13 @@ class SparseGroupLasso(ProximalPenalty):
         return math.sqrt(size) if self.scale_by_group_size else 1.0
 
     def nonsmooth_penalty(self, x):
-        matrix = grouping.unit_matrix(x, self.layout, self.groups)
-        group_norms = ops.sqrt(ops.sum(ops.square(matrix), axis=0) + 1e-30)
-        # The 1e-30 keeps the gradient finite at exactly-zero groups (0/0 otherwise).
-        group_term = (1.0 - self.alpha) * self._group_weight(x.shape) * ops.sum(group_norms)
+        group_term = ((1.0 - self.alpha) * self._group_weight(x.shape)
+                      * sum_of_group_norms(x, self.layout, self.groups))
         l1_term = self.alpha * ops.sum(ops.abs(x))
         return ops.cast(self.strength, x.dtype) * (group_term + l1_term)
 
     def nonsmooth_gradient(self, x):
-        matrix = grouping.unit_matrix(x, self.layout, self.groups)
-        unit_directions = matrix / ops.sqrt(ops.sum(ops.square(matrix), axis=0) + 1e-30)
-        group_part = grouping.from_unit_matrix(unit_directions, tuple(x.shape), self.layout,
-                                               self.groups)
+        group_part = group_directions(x, self.layout, self.groups)
         group_scale = (1.0 - self.alpha) * self._group_weight(x.shape)
         return self.strength * (group_scale * group_part + self.alpha * ops.sign(x))
 

@@ -13,8 +13,8 @@ import dataclasses
 import numpy as np
 
 from tf_neuronselect import grouping
+from tf_neuronselect.layers import gating
 from tf_neuronselect.layers.gate import Gate
-from tf_neuronselect.layers.tri_state_relu import THRESHOLD
 from tf_neuronselect.layers.tri_state_relu import TriStateReLU
 from tf_neuronselect.utils.arrays import to_numpy
 
@@ -45,11 +45,12 @@ class UnitStatus:
 def layer_status(layer, tol=0.0):
     """The ``UnitStatus`` of ``layer``, or None if it has no removable units of its own."""
     if isinstance(layer, Gate):
-        theta = to_numpy(layer.theta)
-        return _status(theta <= 0, GATE_OFF, np.maximum(theta, 0.0))
+        scale = gating.channel_scale(layer)
+        return _status(scale == 0, GATE_OFF, scale)
     if isinstance(layer, TriStateReLU):
-        width = to_numpy(layer.width_gate)
-        return _status(width < THRESHOLD, TRI_STATE_OFF, width)
+        # The raw width ranks closed channels too (which to keep when a layer must not empty).
+        return _status(gating.closed_channels(layer), TRI_STATE_OFF,
+                       to_numpy(layer.width_gate))
     if grouping.is_grouped_convolution(layer):
         return None
     spec = grouping.unit_spec(layer)

@@ -4,8 +4,7 @@ import collections
 
 import numpy as np
 
-from tf_neuronselect.layers.gate import Gate
-from tf_neuronselect.layers.tri_state_relu import TriStateReLU
+from tf_neuronselect.layers import gating
 from tf_neuronselect.selection.dead import CONSTANT_UPSTREAM
 from tf_neuronselect.selection.dead import ZERO_OUTGOING
 from tf_neuronselect.surgery import folding
@@ -15,15 +14,12 @@ from tf_neuronselect.surgery.costs import params_of
 from tf_neuronselect.surgery.costs import layer_macs
 from tf_neuronselect.surgery.registry import get_slicer
 
-GATES = (Gate, TriStateReLU)
-
-
 def assemble(graph, channels, constants, statuses, notes, selections=()):
     """Layer name -> ``LayerPlan`` for every node of ``graph``, in topological order.
     ``selections``: input-side tensor keys whose unused features a ``SelectFeatures`` drops."""
     scales = {"in": {}, "out": {}}
     gates = {node.operation.name: _plan_gate(graph, node, channels, scales)
-             for node in graph.nodes if isinstance(node.operation, GATES)}
+             for node in graph.nodes if isinstance(node.operation, gating.GATE_LAYERS)}
     plans = {}
     for node in graph.nodes:
         name = node.operation.name
@@ -62,7 +58,8 @@ def _base_plan(graph, node, channels):
 
 def _plan_gate(graph, node, channels, scales):
     plan = _base_plan(graph, node, channels)
-    scale, plan.relu_after = folding.gate_scale(node.operation)
+    scale = gating.channel_scale(node.operation)
+    plan.relu_after = gating.keeps_relu(node.operation)
     plan.action = plan_lib.RELU if plan.relu_after else plan_lib.REMOVE
     if np.all(scale[plan.keep_out] == 1):
         return plan

@@ -1,4 +1,5 @@
-"""Building blocks for rebuilding a functional model node by node on fresh tensors."""
+"""Rebuilding a functional model node by node on fresh tensors: ``replay`` is the one loop that
+``shrink`` and the linear-layer collapse both run."""
 
 import keras
 
@@ -11,6 +12,25 @@ def fresh_inputs(graph):
     return {id(tensor): keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype,
                                     name=keras_private.producer(tensor)[0].name)
             for tensor in graph.model.inputs}
+
+
+def replay(graph, call_node):
+    """The new model made by calling ``call_node(node, args, kwargs)`` for every node of
+    ``graph`` in order, on fresh inputs; it returns the node's new outputs. ``args`` and
+    ``kwargs`` are the node's call arguments with every tensor replaced by its new image; an
+    input node is called with ``(new input,)`` and may return another tensor in its place (the
+    model keeps the new input itself as its input)."""
+    inputs = fresh_inputs(graph)
+    tensors = dict(inputs)
+    for node in graph.nodes:
+        if node.is_input:
+            args, kwargs = [tensors[id(t)] for t in node.outputs], {}
+        else:
+            args, kwargs = keras_private.call_arguments(node, tensors)
+        outputs = call_node(node, args, kwargs)
+        for old, new in zip(node.outputs, keras.tree.flatten(outputs)):
+            tensors[id(old)] = new
+    return model_from(graph, tensors, inputs)
 
 
 def model_from(graph, tensors, inputs=None):

@@ -12,8 +12,7 @@ import keras
 import numpy as np
 
 from tf_neuronselect.surgery.calls import copy_call
-from tf_neuronselect.surgery.calls import fresh_inputs
-from tf_neuronselect.surgery.calls import model_from
+from tf_neuronselect.surgery.calls import replay
 from tf_neuronselect.surgery.graph import ModelGraph
 from tf_neuronselect.surgery.graph import tensor_key
 
@@ -70,19 +69,14 @@ def collapse_linear_dense(model):
             pairs[second.operation.name] = node.operation
     if not pairs:
         return model
-    tensors = fresh_inputs(graph)
     skipped = {first.name for first in pairs.values()}
-    for node in graph.nodes:
-        if node.is_input:
-            continue
-        args, kwargs = node.arguments.fill_in(tensors)
+
+    def call_node(node, args, kwargs):
         name = node.operation.name
-        if name in skipped:
-            outputs = args[0]  # the merged layer reads this layer's input directly
-        elif name in pairs:
-            outputs = _merged_layer(pairs[name], node.operation, args[0])
-        else:
-            outputs = copy_call(node.operation, args, kwargs)
-        for old, new in zip(node.outputs, keras.tree.flatten(outputs)):
-            tensors[id(old)] = new
-    return model_from(graph, tensors)
+        if node.is_input or name in skipped:
+            return args[0]  # a merged layer reads the skipped layer's input directly
+        if name in pairs:
+            return _merged_layer(pairs[name], node.operation, args[0])
+        return copy_call(node.operation, args, kwargs)
+
+    return replay(graph, call_node)

@@ -4,8 +4,7 @@ TriStateReLU's) per-channel scale into a neighbouring kernel."""
 import numpy as np
 
 from tf_neuronselect import grouping
-from tf_neuronselect.layers.gate import Gate
-from tf_neuronselect.layers.tri_state_relu import THRESHOLD
+from tf_neuronselect.layers import gating
 from tf_neuronselect.utils.arrays import to_numpy
 from tf_neuronselect.surgery.registry import get_slicer
 from tf_neuronselect.surgery.unit_slicer import UnitSlicer
@@ -29,15 +28,6 @@ def bias_fold(layer, keep_in, constants_in):
         depthwise = to_numpy(getattr(layer, spec.depthwise))
         values = grouping.constant_response(depthwise, grouping.DEPTHWISE, values)
     return grouping.constant_response(kernel, spec.layout, values)
-
-
-def gate_scale(layer):
-    """The per-channel factor of a Gate (``relu(theta)``) or a TriStateReLU (binarized
-    width), and whether a ReLU remains (a TriStateReLU whose binarized depth gate is 0)."""
-    if isinstance(layer, Gate):
-        return np.maximum(to_numpy(layer.theta), 0.0), False
-    width = (to_numpy(layer.width_gate) >= THRESHOLD).astype(np.float64)
-    return width, bool(to_numpy(layer.depth_gate) < THRESHOLD)
 
 
 def fold_target(graph, node):

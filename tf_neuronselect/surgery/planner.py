@@ -15,6 +15,7 @@ from tf_neuronselect.surgery.sizes import enforce_sizes
 from tf_neuronselect.surgery.sizes import raise_on_unknown
 from tf_neuronselect.utils.validation import validate_bool
 from tf_neuronselect.utils.validation import validate_non_negative_float
+from tf_neuronselect.utils.validation import validate_positive_int
 
 
 def make_plan(model, tol=0.0, round_to=None, prune_inputs=False):
@@ -22,7 +23,7 @@ def make_plan(model, tol=0.0, round_to=None, prune_inputs=False):
     ``keras.Model`` or a ``ModelGraph``); same arguments as ``shrink``."""
     graph = model if isinstance(model, ModelGraph) else ModelGraph(model)
     tol = validate_non_negative_float(tol, "tol", "shrink")
-    round_to = _validate_round_to(round_to)
+    round_to = validate_positive_int(round_to, "round_to", "shrink", allow_none=True, example=8)
     prune_inputs = validate_bool(prune_inputs, "prune_inputs", "shrink")
     layers = [n.operation for n in graph.nodes if isinstance(n.operation, keras.layers.Layer)]
     for layer in layers:
@@ -37,14 +38,3 @@ def make_plan(model, tol=0.0, round_to=None, prune_inputs=False):
     notes = enforce_sizes(graph, channels, statuses, round_to)
     plans = assemble(graph, channels, constants, statuses, notes, selections)
     return Plan(tol, round_to, plans, prune_inputs)
-
-
-def _validate_round_to(round_to):
-    if round_to is None:
-        return None
-    if isinstance(round_to, bool) or not isinstance(round_to, int) or round_to < 1:
-        raise ValueError(
-            "shrink: expected `round_to` to be None or a positive int such as 8. "
-            f"Received: round_to={round_to!r}."
-        )
-    return round_to

@@ -4,8 +4,7 @@ it must be registered explicitly rather than guessed."""
 import keras
 
 from tf_neuronselect import grouping
-from tf_neuronselect.layers.gate import Gate
-from tf_neuronselect.layers.tri_state_relu import TriStateReLU
+from tf_neuronselect.layers.gating import GATE_LAYERS
 from tf_neuronselect.surgery import slicers
 from tf_neuronselect.surgery.unit_slicer import UnitSlicer
 
@@ -30,7 +29,7 @@ _SLICERS = {}
 def _register_defaults():
     table = [(_ELEMENTWISE, slicers.Elementwise()), (_SAME, slicers.SameConstant()),
              (_ZERO, slicers.ZeroConstant()), (_MERGE, slicers.MergeSlicer()),
-             (_MIXING, slicers.PinnedSlicer()), ((Gate, TriStateReLU), slicers.GateLike()),
+             (_MIXING, slicers.PinnedSlicer()), (GATE_LAYERS, slicers.GateLike()),
              ((L.Concatenate,), slicers.ConcatenateSlicer()),
              ((L.Flatten,), slicers.FlattenSlicer()), ((L.Reshape,), slicers.ReshapeSlicer()),
              ((L.InputLayer,), slicers.InputSlicer())]

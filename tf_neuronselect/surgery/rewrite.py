@@ -9,8 +9,7 @@ from tf_neuronselect.layers.select_features import SelectFeatures
 from tf_neuronselect.surgery import plan as plan_lib
 from tf_neuronselect.surgery.assemble import slicer_weights
 from tf_neuronselect.surgery.calls import copy_call
-from tf_neuronselect.surgery.calls import fresh_inputs
-from tf_neuronselect.surgery.calls import model_from
+from tf_neuronselect.surgery.calls import replay
 from tf_neuronselect.surgery.calls import without_library_objects
 from tf_neuronselect.surgery.collapse import collapse_linear_dense
 from tf_neuronselect.surgery.graph import ModelGraph
@@ -95,19 +94,17 @@ def rebuild(graph, plan, stock_only=False):
     layer configs: they only matter for training, and without them the saved model loads with
     plain Keras.
     """
-    inputs = fresh_inputs(graph)
-    tensors = dict(inputs)
-    for node in graph.nodes:
+    def call_node(node, args, kwargs):
         layer_plan = plan.layers[node.operation.name]
-        if not node.is_input:
-            args, kwargs = node.arguments.fill_in(tensors)
+        if node.is_input:
+            outputs = args[0]
+        else:
             outputs = _execute(node.operation, layer_plan, args, kwargs, stock_only)
-            for old, new in zip(node.outputs, keras.tree.flatten(outputs)):
-                tensors[id(old)] = new
         if layer_plan.select is not None:
-            old = node.outputs[0]
-            tensors[id(old)] = _select(layer_plan, tensors[id(old)], graph)
-    return model_from(graph, tensors, inputs)
+            outputs = _select(layer_plan, outputs, graph)
+        return outputs
+
+    return replay(graph, call_node)
 
 
 def _select(plan, tensor, graph):

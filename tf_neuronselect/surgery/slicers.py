@@ -15,8 +15,7 @@ before slicing. Register a slicer for your own layer with ``register_slicer``.
 import keras
 import numpy as np
 
-from tf_neuronselect.layers.gate import Gate
-from tf_neuronselect.layers.tri_state_relu import THRESHOLD
+from tf_neuronselect.layers import gating
 from tf_neuronselect.utils.arrays import to_numpy
 
 # Activations whose output for one channel depends on the other channels of the same position.
@@ -101,15 +100,8 @@ class GateLike(Elementwise):
 
     def constant(self, layer, values, shapes):
         out = _evaluate(layer, values, shapes)
-        out[closed_channels(layer)] = 0.0
+        out[gating.closed_channels(layer)] = 0.0
         return out
-
-
-def closed_channels(layer):
-    """Bool mask of the channels a Gate or TriStateReLU multiplies by exactly zero."""
-    if isinstance(layer, Gate):
-        return to_numpy(layer.theta) <= 0
-    return to_numpy(layer.width_gate) < THRESHOLD
 
 
 class MergeSlicer(Slicer):

@@ -8,8 +8,6 @@ TriStateReLU layers carry their size knob themselves: ``complexity`` (the width 
 ``binarize`` and ``linearity`` shape the gates rather than the size and are left alone).
 """
 
-import math
-
 from tf_neuronselect import grouping
 from tf_neuronselect.layers.gate import Gate
 from tf_neuronselect.layers.tri_state_relu import TriStateReLU
@@ -204,14 +202,3 @@ def apply_layer_strengths(model, penalty, strengths):
     for name, strength in strengths.items():
         names += add_penalty(model, with_strength(penalty, strength), layers=[name])
     return names
-
-
-def geometric_mean_strength(model):
-    """The geometric mean of the model's non-zero penalty strengths (None if none)."""
-    values = [strength_of(p) for _, _, p in penalties(model)]
-    values = [v for v in values if v and v > 0]
-    if not values:
-        return None
-    return math.exp(sum(math.log(v) for v in values) / len(values))
-
-

@@ -15,22 +15,19 @@ from tf_neuronselect.utils.arrays import to_numpy
 from tf_neuronselect.surgery import plan as plan_lib
 from tf_neuronselect.surgery.assemble import slicer_weights
 from tf_neuronselect.surgery.registry import get_slicer
-
-# Lists an optimizer keeps that are aligned with its variables but are not slots.
-_NOT_SLOTS = ("_trainable_variables", "_variables")
+from tf_neuronselect.utils import keras_private
 
 
 def compile_like(old_model, new_model):
     """Compiles ``new_model`` with ``old_model``'s compile arguments and a fresh optimizer of
     the same class and config, built on ``new_model``'s trainable variables; returns it."""
-    config = getattr(old_model, "_compile_config", None)
-    if config is None or getattr(old_model, "optimizer", None) is None:
+    arguments = keras_private.compile_arguments(old_model)
+    if arguments is None or getattr(old_model, "optimizer", None) is None:
         raise ValueError(
             "Expected a compiled model. Received: a model that was never compiled. "
             "How to fix: call model.compile(optimizer, loss, ...) before training with "
             "shrinking."
         )
-    arguments = dict(config.config)
     old_optimizer = old_model.optimizer
     optimizer = type(old_optimizer).from_config(old_optimizer.get_config())
     arguments["optimizer"] = optimizer
@@ -45,10 +42,11 @@ def slot_lists(optimizer):
     """``{attribute: list}`` of the optimizer's per-variable state, each list aligned with
     ``optimizer._trainable_variables`` (SGD ``momentums``, Adam ``_momentums`` and
     ``_velocities``, ...). Found by shape, so optimizers need no table; entries may be None."""
-    variables = list(getattr(optimizer, "_trainable_variables", []))
+    variables = keras_private.optimizer_variables(optimizer)
     lists = {}
-    for name, value in vars(optimizer).items():
-        if name in _NOT_SLOTS or not isinstance(value, list) or len(value) != len(variables):
+    for name, value in keras_private.optimizer_attributes(optimizer).items():
+        if name in keras_private.NOT_SLOTS or not isinstance(value, list) \
+                or len(value) != len(variables):
             continue
         if variables and _aligned(value, variables):
             lists[name] = value
@@ -107,14 +105,14 @@ def _layer(model, name):
 def _move_slots(old, new, old_layer, new_layer, layer_plan, old_slots, new_slots):
     values = []
     for weight in old_layer.weights:
-        slot = old_slots[old._get_variable_index(weight)] if weight.trainable else None
+        slot = old_slots[keras_private.variable_index(old, weight)] if weight.trainable else None
         values.append(to_numpy(weight) if slot is None else to_numpy(slot))
     if layer_plan.action == plan_lib.SLICE:
         values = _sliced(old_layer, layer_plan, values)
     for weight, value in zip(new_layer.weights, values):
         if not weight.trainable:
             continue
-        slot = new_slots[new._get_variable_index(weight)]
+        slot = new_slots[keras_private.variable_index(new, weight)]
         if slot is not None:
             slot.assign(np.asarray(value, dtype=slot.dtype))
 

@@ -103,6 +103,7 @@ def optimizer_attributes(optimizer):
     return dict(vars(optimizer))
 
 
+# Lists an optimizer keeps aligned with its variables that are not per-variable state.
 NOT_SLOTS = ("_trainable_variables", "_variables")
 
 
