@@ -13,6 +13,7 @@ import numpy as np
 from tf_neuronselect.exporting import litert
 from tf_neuronselect.exporting import saved_model
 from tf_neuronselect.exporting import tflite
+from tf_neuronselect.utils.validation import validate_positive_int
 
 
 class BenchmarkResult(list):
@@ -60,7 +61,8 @@ def benchmark_tflite(
     ``rounds`` interleaved rounds (original, compact, original, ...) of ``iterations`` calls;
     the median per-call time of the rounds is reported.
     """
-    _check_positive(rounds=rounds, iterations=iterations)
+    rounds = validate_positive_int(rounds, "rounds", "benchmark", example=5)
+    iterations = validate_positive_int(iterations, "iterations", "benchmark", example=50)
     with contextlib.ExitStack() as stack:
         first = _resolve(original, "original", stack)
         second = _resolve(compact, "compact", stack)
@@ -69,15 +71,6 @@ def benchmark_tflite(
         rows += _saved_model_rows(first, second, settings)
         sizes = _sizes(first, second)
     return BenchmarkResult(rows, sizes)
-
-
-def _check_positive(**values):
-    for name, value in values.items():
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(
-                f"benchmark: expected `{name}` to be a positive integer. Received: "
-                f"{name}={value!r}. Pass e.g. {name}=5."
-            )
 
 
 def _resolve(source, role, stack):

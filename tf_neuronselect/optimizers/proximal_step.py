@@ -1,16 +1,20 @@
 """What the proximal optimizers do after the ordinary update: one closed-form prox per penalty.
 
-``ProximalSGD`` and ``ProximalAdam`` share this mixin; it overrides only ``build`` and
-``update_step``, the documented hooks of ``keras.optimizers.Optimizer``.
+``ProximalSGD`` and ``ProximalAdam`` share this mixin; it overrides ``build`` and
+``update_step``, the documented hooks of ``keras.optimizers.Optimizer``, and ``__init__`` only
+to check the hyperparameters Keras leaves unchecked.
 """
 
 import dataclasses
+import inspect
 import warnings
 
 import keras
 
 from tf_neuronselect import grouping
+from tf_neuronselect.optimizers.hyperparameters import validate_optimizer_arguments
 from tf_neuronselect.regularizers.base import ProximalPenalty
+from tf_neuronselect.utils import keras_private
 
 # Smooth penalties are exact as ordinary loss terms; nothing to warn about.
 _SMOOTH_KERAS_REGULARIZERS = (keras.regularizers.L2,)
@@ -80,6 +84,12 @@ class ProximalStepMixin:
     """Applies each variable's ``ProximalPenalty.prox`` with step = learning rate after the
     parent optimizer's ``update_step``."""
 
+    def __init__(self, *args, **kwargs):
+        parent = super()
+        arguments = inspect.signature(parent.__init__).bind(*args, **kwargs).arguments
+        validate_optimizer_arguments(arguments, type(self).__name__)
+        parent.__init__(*args, **kwargs)
+
     def build(self, variables):
         super().build(variables)
         self._prox_targets, unknown = plan_prox_targets(variables)
@@ -90,7 +100,7 @@ class ProximalStepMixin:
             _warn_unknown(type(self).__name__, unknown)
 
     def update_step(self, gradient, variable, learning_rate):
-        index = self._get_variable_index(variable)
+        index = keras_private.variable_index(self, variable)
         gradient = self._without_traced_penalty(gradient, variable, index)
         super().update_step(gradient, variable, learning_rate)
         target = self._prox_targets.get(index)
@@ -113,7 +123,7 @@ class ProximalStepMixin:
         # same replica's component inside the update context.
         if member_index == index:
             return variable
-        return self._trainable_variables[member_index]
+        return keras_private.optimizer_variables(self)[member_index]
 
     def _apply_prox(self, target, index, variable, learning_rate):
         kernel = self._member(target.kernel, index, variable)

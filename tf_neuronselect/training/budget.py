@@ -23,6 +23,8 @@ from tf_neuronselect.training.strengths import scale_strengths
 from tf_neuronselect.training.strengths import strength_knobs
 from tf_neuronselect.utils.steps import StepCounter
 from tf_neuronselect.utils.validation import validate_non_negative_float
+from tf_neuronselect.utils.validation import validate_non_negative_int
+from tf_neuronselect.utils.validation import validate_positive_int
 
 
 def _validate_target(params, macs):
@@ -32,21 +34,16 @@ def _validate_target(params, macs):
             f"params={params!r}, macs={macs!r}. How to fix: pass e.g. SizeBudget(params=50_000)."
         )
     key, value = ("params", params) if params is not None else ("macs", macs)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"SizeBudget: expected `{key}` to be a positive int. Received: {key}={value!r}."
-        )
-    return key, value
+    return key, validate_positive_int(value, key, "SizeBudget", example=50_000)
 
 
-def _validate_every_n_steps(value, owner):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+def _validate_max_factor(value, owner):
+    value = validate_non_negative_float(value, "max_factor", owner)
+    if value <= 1.0:
         raise ValueError(
-            f"{owner}: expected `every_n_steps` to be None or a positive int. Received: "
-            f"every_n_steps={value!r}. How to fix: pass e.g. every_n_steps=50, or None to "
-            "update once per epoch."
+            f"{owner}: expected `max_factor` to be > 1 (the strengths change by up to that "
+            f"factor per epoch). Received: max_factor={value!r}. How to fix: pass e.g. "
+            "max_factor=2.0."
         )
     return value
 
@@ -103,13 +100,14 @@ class BudgetController(keras.callbacks.Callback):
         super().__init__()
         owner = type(self).__name__
         self.tolerance = validate_non_negative_float(tolerance, "tolerance", owner)
-        self.max_factor = max(1.0, validate_non_negative_float(max_factor, "max_factor", owner))
-        self.every_n_epochs = max(1, int(every_n_epochs))
-        self.every_n_steps = _validate_every_n_steps(every_n_steps, owner)
+        self.max_factor = _validate_max_factor(max_factor, owner)
+        self.every_n_epochs = validate_positive_int(every_n_epochs, "every_n_epochs", owner)
+        self.every_n_steps = validate_positive_int(every_n_steps, "every_n_steps", owner,
+                                                   allow_none=True, example=50)
         self.initial_strength = validate_non_negative_float(initial_strength,
                                                             "initial_strength", owner)
-        self.tol = float(tol)
-        self.max_rollbacks = int(max_rollbacks)
+        self.tol = validate_non_negative_float(tol, "tol", owner)
+        self.max_rollbacks = validate_non_negative_int(max_rollbacks, "max_rollbacks", owner)
         self.rollbacks = 0
         self.scale = 1.0  # product of all updates so far
         self.log = []  # (epoch, step, size, scale after the update)

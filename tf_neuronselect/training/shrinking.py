@@ -18,6 +18,7 @@ from tf_neuronselect.training.chunks import check_callbacks
 from tf_neuronselect.training.transfer import compile_like
 from tf_neuronselect.training.transfer import transfer_state
 from tf_neuronselect.utils.validation import validate_non_negative_float
+from tf_neuronselect.utils.validation import validate_positive_int
 
 
 class ShrinkHistory(keras.callbacks.History):
@@ -67,17 +68,6 @@ def shrink_for_training(model, tol=0.0, round_to=None, min_fraction=0.0):
     return new_model, plan
 
 
-def _validate_every(shrink_every):
-    if isinstance(shrink_every, bool) or not isinstance(shrink_every, int) or shrink_every < 1:
-        raise ValueError(
-            "fit_with_shrinking: expected `shrink_every` to be a positive int (epochs between "
-            f"removals). Received: shrink_every={shrink_every!r}. How to fix: pass e.g. "
-            "shrink_every=1; to remove every N steps, pass a repeating dataset with "
-            "steps_per_epoch=N."
-        )
-    return shrink_every
-
-
 def _widths(plan):
     return {name: (p.units, len(p.keep_out)) for name, p in plan.layers.items()
             if p.keep_out is not None and p.units and len(p.keep_out) < p.units}
@@ -116,7 +106,8 @@ def fit_with_shrinking(model, x=None, y=None, *, epochs=1, shrink_every=1, tol=0
     Returns:
         ``(model, history)``: the last (smallest) model and a ``ShrinkHistory``.
     """
-    shrink_every = _validate_every(shrink_every)
+    # Every N steps instead: a repeating dataset with steps_per_epoch=N (a Keras epoch is N steps).
+    shrink_every = validate_positive_int(shrink_every, "shrink_every", "fit_with_shrinking")
     epoch = fit_kwargs.pop("initial_epoch", 0)
     wrapped = check_callbacks(fit_kwargs.pop("callbacks", None))
     history = ShrinkHistory()

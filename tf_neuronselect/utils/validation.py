@@ -83,10 +83,15 @@ def validate_non_negative_int(value, name, owner):
 def validate_in_range(value, name, owner, low, high, high_open=True):
     """Returns ``value`` as a float in ``[low, high)`` (``[low, high]`` with
     ``high_open=False``), or raises naming the argument."""
-    value = validate_non_negative_float(value, name, owner) if low >= 0 else float(value)
+    interval = f"[{low:g}, {high:g}{')' if high_open else ']'}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{owner}: expected `{name}` to be a float in {interval}. Received: "
+            f"{name}={value!r} of type {type(value).__name__}. How to fix: pass a Python number."
+        )
+    value = float(value)
     above = value >= high if high_open else value > high
-    if value < low or above:
-        interval = f"[{low:g}, {high:g}{')' if high_open else ']'}"
+    if math.isnan(value) or value < low or above:
         raise ValueError(
             f"{owner}: expected `{name}` to be in {interval}. Received: {name}={value!r}. "
             f"How to fix: pass a value in {interval}."
