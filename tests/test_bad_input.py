@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 
 import tf_neuronselect as ns
-from tf_neuronselect.cli.main import main as cli_main
+from neuronselect import main as cli_main
 from tf_neuronselect.exporting import atomic
 
 L = keras.layers

@@ -16,7 +16,7 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def run(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "tf_neuronselect.cli.main", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "neuronselect", *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, env=ENV)
 
 
@@ -135,3 +135,25 @@ def test_demo_on_digits_end_to_end(tmp_path):
     assert "accuracy* tflite_int8" in result.stdout
     again = run("demo", "--dataset", "digits", "--epochs", "1", "--out", out)
     assert again.returncode == 1 and "pass --overwrite" in again.stderr
+
+
+def test_help_imports_neither_keras_nor_tensorflow():
+    code = ("import sys, neuronselect\n"
+            "try:\n    neuronselect.main(['demo', '--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'keras', 'tensorflow', 'tf_neuronselect', 'numpy'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=ENV, timeout=60)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
+
+
+def test_the_launcher_choices_are_the_library_lists():
+    import neuronselect
+    from tf_neuronselect import datasets
+    from tf_neuronselect.examples import recipes
+    from tf_neuronselect.exporting import tflite
+
+    assert neuronselect.METHODS == recipes.METHODS
+    assert neuronselect.ARCHITECTURES == recipes.ARCHITECTURES
+    assert neuronselect.QUANTIZE_CHOICES == tflite.QUANTIZATIONS
+    assert set(neuronselect.DATASETS) <= set(datasets.NAMES)

@@ -1,3 +1,1 @@
-from tf_neuronselect.cli.main import main
-
-__all__ = ["main"]
+"""The commands of the ``neuronselect`` command line (see ``neuronselect.py``)."""

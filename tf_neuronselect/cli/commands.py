@@ -1,20 +1,13 @@
-"""``neuronselect``: train, inspect, shrink, export and benchmark from the command line.
+"""What each ``neuronselect`` command does; the argument parser is the launcher
+``neuronselect.py`` (outside the package, so ``--help`` never imports Keras or TensorFlow).
 
-Exit codes: 0 success, 2 usage error (argparse), 1 failure with a one-line message
-(``--debug`` shows the traceback).
+A failure the user can fix raises an exception whose first line is the message; the launcher
+prints it as one line and exits with code 1.
 """
 
-import argparse
 import os
 import re
-import sys
 import zipfile
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from tf_neuronselect.examples import recipes  # noqa: E402
-
-QUANTIZE_CHOICES = ("float16", "dynamic", "int8")
 
 
 class CliError(Exception):
@@ -105,7 +98,7 @@ def _load_failure(path, error):
             f"rebuild; received {received} in which {problem}. How to fix: {fix}")
 
 
-def _cmd_report(args):
+def report(args):
     import tf_neuronselect as ns
 
     result = ns.report(load_keras_file(args.model), tol=args.tol, prune_inputs=args.prune_inputs)
@@ -117,7 +110,7 @@ def _cmd_report(args):
         print(result)
 
 
-def _cmd_shrink(args):
+def shrink(args):
     import tf_neuronselect as ns
 
     if os.path.exists(args.output) and not args.overwrite:
@@ -142,7 +135,7 @@ def _representative(path):
         return arrays[key]
 
 
-def _cmd_export(args):
+def export(args):
     import tf_neuronselect as ns
 
     model = load_keras_file(args.model)
@@ -154,7 +147,7 @@ def _cmd_export(args):
     print(f"wrote {args.output}")
 
 
-def _cmd_bench(args):
+def bench(args):
     import tf_neuronselect as ns
 
     for path in (args.original, args.compact):
@@ -166,102 +159,7 @@ def _cmd_bench(args):
                        threads=tuple(args.threads), rounds=args.rounds))
 
 
-def _cmd_demo(args):
-    from tf_neuronselect.cli import demo
+def demo(args):
+    from tf_neuronselect.cli import demo as demo_command
 
-    demo.run(args)
-
-
-def _add_demo(sub):
-    p = sub.add_parser("demo", help="train a network with a method, shrink it, export it, report",
-                       description="The main job: train LeNet-5 (lenet5) or LeNet-300-100 (mlp) "
-                       "with a neuron-selection method, remove the dead units, export Keras / "
-                       "SavedModel / TFLite, and print a before/after table.")
-    p.add_argument("--dataset", choices=("mnist", "digits"), default=None,
-                   help="default: MNIST when a local copy is found, else scikit-learn digits")
-    p.add_argument("--arch", choices=recipes.ARCHITECTURES, default=None,
-                   help="lenet5 (conv, default for MNIST), mlp (LeNet-300-100, default for "
-                   "digits) or vgg (5 conv layers, ~10x LeNet-5's multiply-adds)")
-    p.add_argument("--method", choices=recipes.METHODS, default="group-lasso",
-                   help="neuron-selection method (default: group-lasso)")
-    p.add_argument("--epochs", type=int, default=None, help="training epochs (default per dataset)")
-    p.add_argument("--strength", type=float, default=None, help="penalty strength (default per method)")
-    p.add_argument("--out", default="saved_models/demo", help="export directory")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing export directory")
-    p.add_argument("--data", default=None, help="path to mnist.npz or IDX files")
-    p.set_defaults(handler=_cmd_demo)
-
-
-def _add_prune_inputs(parser):
-    parser.add_argument("--prune-inputs", action="store_true",
-                        help="also drop unused model-input features (a SelectFeatures layer "
-                        "after the input or its Flatten; the result then needs "
-                        "tf_neuronselect to load)")
-
-
-def build_parser():
-    parser = argparse.ArgumentParser(prog="neuronselect", description=__doc__.splitlines()[0])
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on failure")
-    parser.add_argument("--version", action="version", version=_version())
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_demo(sub)
-    p = sub.add_parser("report", help="units alive per layer, parameters and multiply-adds")
-    p.add_argument("model", help="a .keras file")
-    p.add_argument("--tol", type=float, default=0.0, help="group norm at or below which a unit is dead")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    _add_prune_inputs(p)
-    p.set_defaults(handler=_cmd_report)
-    p = sub.add_parser("shrink", help="remove dead units; writes a smaller .keras model")
-    p.add_argument("model", help="a .keras file")
-    p.add_argument("-o", "--output", required=True, help="output .keras file")
-    p.add_argument("--tol", type=float, default=0.0)
-    p.add_argument("--round-to", type=int, default=None, help="keep channel counts at multiples of N")
-    p.add_argument("--overwrite", action="store_true")
-    _add_prune_inputs(p)
-    p.set_defaults(handler=_cmd_shrink)
-    p = sub.add_parser("export", help="write .keras, SavedModel and TFLite files plus a manifest")
-    p.add_argument("model", help="a .keras file")
-    p.add_argument("-o", "--output", required=True, help="output directory")
-    p.add_argument("--quantize", nargs="*", choices=QUANTIZE_CHOICES, default=[])
-    p.add_argument("--representative", default=None, help=".npz with input samples (key x) for int8")
-    p.add_argument("--overwrite", action="store_true")
-    p.set_defaults(handler=_cmd_export)
-    p = sub.add_parser("bench", help="time two TFLite (or .keras) models with LiteRT")
-    p.add_argument("original")
-    p.add_argument("compact")
-    p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64])
-    p.add_argument("--threads", type=int, nargs="+", default=[1])
-    p.add_argument("--rounds", type=int, default=15)
-    p.set_defaults(handler=_cmd_bench)
-    return parser
-
-
-def _version():
-    from tf_neuronselect import __version__
-
-    return f"neuronselect {__version__}"
-
-
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    try:
-        args.handler(args)
-    except KeyboardInterrupt:
-        print("neuronselect: interrupted", file=sys.stderr)
-        return 130
-    except Exception as error:
-        if args.debug:
-            raise
-        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        print(f"neuronselect: error: {message or type(error).__name__}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def entry_point():
-    """Console-script entry: exits with ``main``'s code."""
-    sys.exit(main())
-
-
-if __name__ == "__main__":
-    entry_point()
+    demo_command.run(args)
