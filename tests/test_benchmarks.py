@@ -5,6 +5,7 @@ for one epoch on a 3k-image subset). Needs the MNIST file beside the project (as
 does); skipped without it.
 """
 
+import argparse
 import json
 import os
 import pathlib
@@ -15,8 +16,13 @@ import types
 import numpy as np
 import pytest
 
+from benchmarks import _common, readme_results, resultfiles, run_all
+from benchmarks.mnist import cli, config, targets, timing, training
+from benchmarks.mnist import plan as planning
+from benchmarks.mnist import report as mnist_report
+from benchmarks.mnist.rows import configurations
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BENCH = ROOT / "benchmarks"
 MNIST_DIRS = [os.environ.get("NEURONSELECT_DATA"), str(ROOT.parent / "shared" / "data")]
 
 
@@ -41,9 +47,9 @@ def quick_results(tmp_path_factory):
     env = dict(os.environ, NEURONSELECT_DATA=data, TF_CPP_MIN_LOG_LEVEL="2",
                TF_ENABLE_ONEDNN_OPTS="1")
     result = subprocess.run(
-        [sys.executable, str(BENCH / "run_all.py"), "--quick", "--no-install",
+        [sys.executable, "-m", "benchmarks.run_all", "--quick", "--no-install",
          "--results-dir", str(out)],
-        env=env, capture_output=True, text=True, timeout=600, check=False)
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return out, result.stdout
 
@@ -134,14 +140,8 @@ def test_budgets_structure(quick_results):
 def _fake_bench(monkeypatch, tmp_path):
     """bench_mnist with training replaced by a stub that returns made-up rows (no TensorFlow
     training): exercises the plan and --merge bookkeeping only."""
-    monkeypatch.syspath_prepend(str(BENCH))
-    import _common
-    import bench_mnist
-    import report
-
-    for module in (_common, bench_mnist, report):
-        monkeypatch.setattr(module, "RESULTS", tmp_path)
-    monkeypatch.setattr(bench_mnist, "load_data", lambda quick: types.SimpleNamespace(
+    monkeypatch.setenv(resultfiles.RESULTS_ENV, str(tmp_path))
+    monkeypatch.setattr(training, "load_data", lambda quick: types.SimpleNamespace(
         x_train=np.zeros((8, 28, 28, 1)), y_train=np.zeros(8), x_test=np.zeros((4, 28, 28, 1)),
         y_test=np.zeros(4), input_shape=(28, 28, 1), num_classes=10, source="fake"))
     calls, timed = [], []
@@ -161,7 +161,7 @@ def _fake_bench(monkeypatch, tmp_path):
         tflite.write_bytes(b"0")
         return {"arch": arch, "method": method, "seed": seed,
                 "strength": strength if method != "uniform" else None,
-                "schedule": schedule if method in bench_mnist.SELECTION_METHODS else None,
+                "schedule": schedule if method in config.SELECTION_METHODS else None,
                 "widths": list(widths) if widths else None, "epochs": 1, "finetune_epochs": 0,
                 "error_pct": {"trained": 1.0, "shrunk": 1.0, "finetuned": None},
                 "final_error_pct": error, "units": "784-10-10", "params": size, "macs": size,
@@ -172,15 +172,13 @@ def _fake_bench(monkeypatch, tmp_path):
         timed.append((dense_tflite, tflite))
         return {f"batch{b}": {"speedup": 2.0} for b in (1, 64)}
 
-    monkeypatch.setattr(bench_mnist, "train_one", train_one)
-    monkeypatch.setattr(bench_mnist, "latency", latency)
+    monkeypatch.setattr(training, "train_one", train_one)
+    monkeypatch.setattr(timing, "latency", latency)
 
     def main(*argv):
         calls.clear()
         timed.clear()
-        monkeypatch.setattr(sys, "argv", ["bench_mnist.py", "--name", "m", "--workers", "1",
-                                          *argv])
-        bench_mnist.main()
+        cli.main(["--name", "m", "--workers", "1", *argv])
         return json.loads((tmp_path / "m.json").read_text())
 
     return main, calls, timed
@@ -252,103 +250,79 @@ def test_seeds_repeat_the_plan_and_targets_judge_seed_means(monkeypatch, tmp_pat
             "(1.00-1.50), units 784-10-10 / 784-10-10") in text
     assert "| gate 0.002 (seed 1) | " in text and "seeds 0, 1 (each run once per seed" in text
     assert out["settings"]["seeds"] == [0, 1]
-    import bench_mnist
-
-    assert (out["settings"]["workers"], out["settings"]["threads_per_run"]) == (
-        1, bench_mnist.CORES)
+    assert (out["settings"]["workers"], out["settings"]["threads_per_run"]) == (1, config.CORES)
     # rows are keyed by seed too: merging seed 0 again replaces seed 0's row only
     again = main("--merge", "--arch", "mlp", "--methods", "gate", "--strengths", "1e-3",
                  "--no-global")
     assert len([r for r in again["runs"] if r["method"] == "gate"]) == 4
 
 
-def test_seed_means_do_not_depend_on_the_seeds_order(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import report
-
+def test_seed_means_do_not_depend_on_the_seeds_order():
     # summed left to right, 1.10 + 0.97 + 0.93 is 3.0000000000000004: a mean just over 1.0%
     rows = [{"arch": "lenet5", "method": "gate", "strength": 4e-3, "schedule": "per-layer",
              "seed": seed, "final_error_pct": error, "params": 1, "compression": 1.0}
             for seed, error in enumerate((1.10, 0.97, 0.93))]
-    assert report.configurations(rows)[0]["error_pct"] == 1.0
+    assert configurations(rows)[0]["error_pct"] == 1.0
 
 
-def test_targets_name_the_other_configurations_that_meet_them(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import bench_mnist
-    import report
-
+def test_targets_name_the_other_configurations_that_meet_them():
     def row(strength, error, compression):
         return {"arch": "lenet5", "method": "sparse-group-lasso", "strength": strength,
                 "schedule": "per-layer", "final_error_pct": error, "params": 1,
                 "compression": compression, "latency": None, "units": "10-10-160-13"}
 
-    payload = {"targets": bench_mnist.TARGETS,
+    payload = {"targets": config.TARGETS,
                "runs": [row(4e-3, 1.0, 90.0), row(3e-3, 0.93, 64.0), row(2e-3, 0.9, 40.0),
                         row(5e-3, 1.2, 120.0)]}
-    lines = report.targets_text(payload, "lenet5").splitlines()
+    lines = targets.targets_text(payload, "lenet5").splitlines()
     assert lines[0].startswith("best run at <= 1.0% error: sparse-group-lasso 0.004, 1.00%")
     # 2e-3 is under the error target but short of 50x; 5e-3 misses the error target
     assert lines[2] == "  (also meeting it: sparse-group-lasso 0.003 0.93% at 64.0x)"
 
 
-def test_default_plan_per_architecture(monkeypatch, tmp_path):
-    _fake_bench(monkeypatch, tmp_path)
-    import argparse
-
-    import bench_mnist
-
+def test_default_plan_per_architecture():
     args = argparse.Namespace(arch=["vgg", "lenet5"], methods=None, strengths=None, runs=None,
                               quick=False, no_global=False)
-    plan = bench_mnist.build_plan(args)
+    plan = planning.build_plan(args)
     vgg = [p for p in plan if p[0] == "vgg"]
     assert vgg[0][1] == "dense" and vgg[-1][1] == "uniform" and plan[0][0] == "vgg"
-    assert {p[1] for p in vgg} == {"dense", "uniform", *bench_mnist.SWEEPS["vgg"]}
+    assert {p[1] for p in vgg} == {"dense", "uniform", *config.SWEEPS["vgg"]}
     assert not any(p[3] == "global" for p in vgg)
-    for method in bench_mnist.GLOBAL_COMPARISON:
+    for method in config.GLOBAL_COMPARISON:
         compared = {p[3] for p in plan if p[:2] == ("lenet5", method)}
         assert compared == {"per-layer", "global"}
     args.arch = ["vgg", "lenet5"]
     args.runs, args.methods = ["gate:1e-3"], ["gate"]
-    assert bench_mnist.build_plan(args).count(("vgg", "dense", 0.0, None)) == 1
+    assert planning.build_plan(args).count(("vgg", "dense", 0.0, None)) == 1
     args.arch, args.methods = ["mlp"], ["uniform", "l2-dropout"]
-    assert bench_mnist.build_plan(args) == [
+    assert planning.build_plan(args) == [
         ("mlp", "dense", 0.0, None), ("mlp", "gate", 1e-3, "per-layer"),
         ("mlp", "l2-dropout", 1e-4, None), ("mlp", "uniform", 0.0, None)]
 
 
-def test_params_rule_schedule_follows_each_layers_parameter_share(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import bench_mnist
-
+def test_params_rule_schedule_follows_each_layers_parameter_share():
     data = types.SimpleNamespace(input_shape=(28, 28, 1), num_classes=10)
-    scale = bench_mnist.schedule_scale("lenet5", "params-rule", data)
+    scale = training.schedule_scale("lenet5", "params-rule", data)
     assert list(scale) == ["conv1", "conv2", "fc1"]
     np.testing.assert_allclose(np.mean(list(scale.values())), 1.0, rtol=1e-6)
     # With biases: conv1 520, conv2 25,050, fc1 400,500 of the 426,070 penalized parameters.
     np.testing.assert_allclose(scale["fc1"], 3 * 400_500 / 426_070, rtol=1e-6)
     assert scale["conv1"] < scale["conv2"] < scale["fc1"]
-    assert bench_mnist.schedule_scale("lenet5", "global", data) is None
-    assert bench_mnist.schedule_scale("mlp", "per-layer", data) == {"fc1": 0.5, "fc2": 1.0}
+    assert training.schedule_scale("lenet5", "global", data) is None
+    assert training.schedule_scale("mlp", "per-layer", data) == {"fc1": 0.5, "fc2": 1.0}
 
 
-def test_runs_name_a_schedule_or_are_refused(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import bench_mnist
-
-    assert bench_mnist.parse_run("gate:4e-3") == ("gate", 4e-3, "per-layer")
-    assert bench_mnist.parse_run("group-lasso:1e-3:params-rule") == (
+def test_runs_name_a_schedule_or_are_refused():
+    assert planning.parse_run("gate:4e-3") == ("gate", 4e-3, "per-layer")
+    assert planning.parse_run("group-lasso:1e-3:params-rule") == (
         "group-lasso", 1e-3, "params-rule")
     with pytest.raises(SystemExit, match="Received: 'gate:4e-3:weekly'"):
-        bench_mnist.parse_run("gate:4e-3:weekly")
+        planning.parse_run("gate:4e-3:weekly")
     with pytest.raises(SystemExit, match="expected a number after the method"):
-        bench_mnist.parse_run("gate:strong")
+        planning.parse_run("gate:strong")
 
 
 def test_readme_results_name_the_mnist_reruns_after_the_full_run(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import readme_results
-
     monkeypatch.setattr(readme_results, "RESULTS", tmp_path)
     steps = [{"script": "bench_mnist.py", "seconds": 600}]
     (tmp_path / "run_all.json").write_text(json.dumps(
@@ -379,9 +353,6 @@ def test_readme_results_name_the_mnist_reruns_after_the_full_run(monkeypatch, tm
 
 
 def test_readme_results_estimate_the_tiers_of_an_older_full_run(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import readme_results
-
     monkeypatch.setattr(readme_results, "RESULTS", tmp_path)
     steps = [{"script": "bench_mnist.py", "seconds": 600}, {"script": "bench_tfmot.py",
                                                             "seconds": 60},
@@ -415,11 +386,7 @@ def test_readme_results_estimate_the_tiers_of_an_older_full_run(monkeypatch, tmp
         "bench_budgets.py 5; `benchmarks/results/run_all_extra.json`).")
 
 
-def test_run_all_tiers_split_the_steps(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import bench_mnist
-    import run_all
-
+def test_run_all_tiers_split_the_steps():
     core = [s.name for s in run_all.select_steps(quick=False, extra=False, only=None)]
     extra = [s.name for s in run_all.select_steps(quick=False, extra=True, only=None)]
     assert core == ["bench_mnist.py", "bench_tfmot.py", "bench_extras.py", "bench_prox_step.py",
@@ -430,16 +397,13 @@ def test_run_all_tiers_split_the_steps(monkeypatch):
     only = run_all.select_steps(quick=False, extra=True, only=["bench_mnist.py mnist_mlp_40"])
     assert [s.arguments for s in only] == [run_all.MLP_LONG_ARGS]
     # the extra steps merge exactly PARAMS_RULE_RUNS into mnist.json, uniform re-matched
-    arguments = bench_mnist.params_rule_arguments("mlp")
+    arguments = planning.params_rule_arguments("mlp")
     assert arguments[:5] == ("--merge", "--arch", "mlp", "--methods", "uniform")
-    runs = [bench_mnist.parse_run(r) for r in arguments[arguments.index("--runs") + 1:]]
-    assert runs == [(m, s, "params-rule") for m, s in bench_mnist.PARAMS_RULE_RUNS["mlp"]]
+    runs = [planning.parse_run(r) for r in arguments[arguments.index("--runs") + 1:]]
+    assert runs == [(m, s, "params-rule") for m, s in config.PARAMS_RULE_RUNS["mlp"]]
 
 
 def test_progress_line_fills_the_bar_and_estimates_what_is_left(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import _common
-
     monkeypatch.setattr(_common.time, "perf_counter", lambda: 130.0)
     assert _common.progress(1, 4, 10.0, width=8) == "[1/4] [--------] 0%, 2.0 min so far"
     assert _common.progress(3, 4, 10.0, width=8) == (
@@ -447,62 +411,45 @@ def test_progress_line_fills_the_bar_and_estimates_what_is_left(monkeypatch):
 
 
 def test_finished_line_counts_runs_that_ended_side_by_side(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import _common
-
     monkeypatch.setattr(_common.time, "perf_counter", lambda: 130.0)
     assert _common.finished(1, 4, 10.0, width=8) == (
         "[1/4 done] [##------] 25%, 2.0 min so far, ~6 min left")
     assert _common.finished(4, 4, 10.0, width=8) == "[4/4 done] [########] 100%, 2.0 min so far"
 
 
-def test_results_say_how_the_runs_shared_the_machine(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import report
-
-    assert report._workers_text({"workers": 2, "threads_per_run": 1}) == (
+def test_results_say_how_the_runs_shared_the_machine():
+    assert mnist_report._workers_text({"workers": 2, "threads_per_run": 1}) == (
         ", 2 runs side by side on 1 TensorFlow thread each")
-    assert report._workers_text({"workers": 1, "threads_per_run": 2}) == (
+    assert mnist_report._workers_text({"workers": 1, "threads_per_run": 2}) == (
         ", one run at a time on 2 TensorFlow threads each")
-    assert report._workers_text({"seed": 0}) == ""  # files from before --workers
+    assert mnist_report._workers_text({"seed": 0}) == ""  # files from before --workers
     # the summed run times are about twice the wall time with two workers: both are printed
-    assert report._invocations_minutes({"invocations": [{"wall_seconds": 90.0}]}) == (
+    assert mnist_report._invocations_minutes({"invocations": [{"wall_seconds": 90.0}]}) == (
         "; wall time 1.5 min")
-    assert report._invocations_minutes(
+    assert mnist_report._invocations_minutes(
         {"invocations": [{"wall_seconds": 90.0}, {"wall_seconds": 90.0}]}) == (
         "; wall time of its 2 invocations 3.0 min")
-    assert report._invocations_minutes({"invocations": [{"started": "2026"}]}) == ""
+    assert mnist_report._invocations_minutes({"invocations": [{"started": "2026"}]}) == ""
 
 
-def test_dropneuron_anchor_says_it_counts_non_zero_weights(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import bench_mnist
-    import report
-
-    assert bench_mnist.mlp_weights(784, 300, 100) == 266_200  # the anchors' dense count
-    dropneuron = bench_mnist.ANCHORS["mlp"][1]
-    assert report._anchor_text(dropneuron) == (
+def test_dropneuron_anchor_says_it_counts_non_zero_weights():
+    assert config.mlp_weights(784, 300, 100) == 266_200  # the anchors' dense count
+    dropneuron = config.ANCHORS["mlp"][1]
+    assert mnist_report._anchor_text(dropneuron) == (
         "DropNeuron (Pan 2016) 542-83-61 at 1.83% (10.1x counts its non-zero weights; as dense "
         "layers 542-83-61 hold 50,659 weights, 5.3x)")
-    vibnet = bench_mnist.ANCHORS["mlp"][0]
-    assert report._anchor_text(vibnet) == "VIBNet (Dai 2018) 97-71-33 at 1.6%"
+    vibnet = config.ANCHORS["mlp"][0]
+    assert mnist_report._anchor_text(vibnet) == "VIBNet (Dai 2018) 97-71-33 at 1.6%"
 
 
 @pytest.mark.parametrize("flag", ["--workers", "--threads"])
-def test_worker_counts_must_be_positive(monkeypatch, capsys, flag):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import bench_mnist
-
-    monkeypatch.setattr(sys, "argv", ["bench_mnist.py", flag, "0"])
+def test_worker_counts_must_be_positive(capsys, flag):
     with pytest.raises(SystemExit):
-        bench_mnist.main()
+        cli.main([flag, "0"])
     assert f"{flag}: expected a positive number. Received: 0" in capsys.readouterr().err
 
 
-def test_cpu_description_names_the_widest_vector_extension(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import _common
-
+def test_cpu_description_names_the_widest_vector_extension():
     assert _common.describe_cpu("AMD EPYC", ["sse2", "avx", "avx2", "avx512f"]) == (
         "AMD EPYC, AVX-512")
     assert _common.describe_cpu("AMD EPYC", ["sse2", "avx", "avx2"]) == "AMD EPYC, AVX2"
@@ -510,9 +457,6 @@ def test_cpu_description_names_the_widest_vector_extension(monkeypatch):
 
 
 def test_log_lines_carry_the_time_and_the_script_prefix(monkeypatch, capsys):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import _common
-
     monkeypatch.setattr(_common.time, "strftime", lambda fmt: "12:34:56")
     _common.log("plain")
     _common.log("prefixed", prefix="run_all")
@@ -520,9 +464,6 @@ def test_log_lines_carry_the_time_and_the_script_prefix(monkeypatch, capsys):
 
 
 def test_readme_carries_each_networks_target_lines(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import readme_results
-
     monkeypatch.setattr(readme_results, "RESULTS", tmp_path)
     (tmp_path / "m.md").write_text("\n".join([
         "### LeNet-5-Caffe", "| table |", "Targets: best run at <= 1.0% error: a",
@@ -535,3 +476,4 @@ def test_readme_carries_each_networks_target_lines(monkeypatch, tmp_path):
         "  - error <= 1.0%: MET", "    (also meeting it: b 0.93% at 64.4x)",
         "- **LeNet-300-100, 3 seeds**: best run at <= 1.8% error: d",
         "  - error <= 1.8%: MISSED", "    (lowest error at >= 10x: e)"]
+
