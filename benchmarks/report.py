@@ -107,10 +107,11 @@ REPRODUCE = """## Reproduce
   `make bench-extra` (`--extra`): the parameter-share rule rows (merged into `mnist.json`), the
   40-epoch LeNet-300-100 runs (`mnist_mlp_40.json`), LeNet-5's best configuration
   (`mnist_lenet5_seeds.json`) and 20-epoch LeNet-5 runs (`mnist_lenet5_20.json`) with three
-  seeds each, and the budgets. Run it
+  seeds each, the budgets, shrink's time against model depth (`scale.json`) and training with
+  dead units removed as it goes (`shrink_during_training.json`). Run it
   after `make bench`: its MNIST rows are compared with the dense runs `make bench` stored.
   `make bench-quick` (`--quick`): a 3k/1k-image subset, 1 epoch, one strength per
-  method, written to `results/quick/` (about a minute on an idle 2-core machine; exercised by
+  method, written to `results/quick/` (about four minutes on an idle 2-core machine; exercised by
   `tests/test_benchmarks.py`).
 - One part: `python benchmarks/bench_mnist.py [--arch lenet5 mlp] [--methods gate ...]
   [--strengths ...] [--epochs N]`, `python benchmarks/bench_tfmot.py`,

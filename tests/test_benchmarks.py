@@ -390,10 +390,13 @@ def test_run_all_tiers_split_the_steps():
     core = [s.name for s in run_all.select_steps(quick=False, extra=False, only=None)]
     extra = [s.name for s in run_all.select_steps(quick=False, extra=True, only=None)]
     assert core == ["bench_mnist.py", "bench_tfmot.py", "bench_extras.py", "bench_prox_step.py",
-                    "bench_export.py", "bench_rewrite.py"]
+                    "bench_export.py", "bench_rewrite.py", "bench_rewritten_vs_direct.py"]
     assert extra == ["bench_mnist.py params-rule lenet5", "bench_mnist.py params-rule mlp",
                      "bench_mnist.py mnist_mlp_40", "bench_mnist.py mnist_lenet5_seeds",
-                     "bench_mnist.py mnist_lenet5_20", "bench_budgets.py"]
+                     "bench_mnist.py mnist_lenet5_20", "bench_budgets.py", "bench_scale.py",
+                     "bench_shrink_during_training.py"]
+    scripts = {path.name for path in (ROOT / "benchmarks").glob("bench_*.py")}
+    assert scripts == {step.script for step in run_all.STEPS}  # every script runs in a tier
     only = run_all.select_steps(quick=False, extra=True, only=["bench_mnist.py mnist_mlp_40"])
     assert [s.arguments for s in only] == [run_all.MLP_LONG_ARGS]
     # the extra steps merge exactly PARAMS_RULE_RUNS into mnist.json, uniform re-matched
