@@ -1,8 +1,9 @@
-"""`make bench-quick` end to end: every benchmark script runs and writes well-formed results.
+"""The benchmarks: `make bench-quick` end to end (every quick step runs and writes well-formed
+results; slow), and the planning, merging and reporting code on made-up rows.
 
-Checks the structure of the JSON / markdown / PNG files, not the numbers (the quick run trains
-for one epoch on a 3k-image subset). Needs the MNIST file beside the project (as `make bench`
-does); skipped without it.
+The end-to-end tests check the structure of the JSON / markdown / PNG files, not the numbers (the
+quick run trains for one epoch on a 3k-image subset). They need the MNIST file beside the project
+(as `make bench` does) and are skipped without it.
 """
 
 import argparse
@@ -16,8 +17,8 @@ import types
 import numpy as np
 import pytest
 
-from benchmarks import _common, readme_results, resultfiles, run_all
-from benchmarks.mnist import cli, config, targets, timing, training
+from benchmarks import _common, readme_results, report, resultfiles, run_all
+from benchmarks.mnist import cli, config, pool, targets, timing, training
 from benchmarks.mnist import plan as planning
 from benchmarks.mnist import report as mnist_report
 from benchmarks.mnist.rows import configurations
@@ -60,6 +61,7 @@ def _load(out, name):
     return json.loads(path.read_text())
 
 
+@pytest.mark.slow
 def test_run_all_writes_every_file(quick_results):
     out, stdout = quick_results
     for name in ("mnist.json", "mnist.md", "mnist_pareto.png", "tfmot.json", "tfmot.md",
@@ -76,6 +78,7 @@ def test_run_all_writes_every_file(quick_results):
     assert all(s["status"] == "ok" for s in summary["steps"])
 
 
+@pytest.mark.slow
 def test_mnist_json_structure(quick_results):
     out, _ = quick_results
     payload = _load(out, "mnist")
@@ -101,6 +104,7 @@ def test_mnist_json_structure(quick_results):
             assert row["matched_to"]["params"] > 0
 
 
+@pytest.mark.slow
 def test_markdown_tables(quick_results):
     out, _ = quick_results
     text = (out / "RESULTS.md").read_text()
@@ -111,6 +115,7 @@ def test_markdown_tables(quick_results):
     assert "Targets:" in text
 
 
+@pytest.mark.slow
 def test_tfmot_and_extras_structure(quick_results):
     out, _ = quick_results
     tfmot = _load(out, "tfmot")
@@ -124,6 +129,7 @@ def test_tfmot_and_extras_structure(quick_results):
     assert extras["convergence"]["runs"][0]["units_trace"][0] == extras["convergence"]["width"]
 
 
+@pytest.mark.slow
 def test_budgets_structure(quick_results):
     out, _ = quick_results
     budgets = _load(out, "budgets")
@@ -480,3 +486,79 @@ def test_readme_carries_each_networks_target_lines(monkeypatch, tmp_path):
         "- **LeNet-300-100, 3 seeds**: best run at <= 1.8% error: d",
         "  - error <= 1.8%: MISSED", "    (lowest error at >= 10x: e)"]
 
+
+def test_readme_results_block_regenerates_from_the_stored_results():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split(readme_results.START, 1)[1].split(readme_results.END, 1)[0]
+    assert block == "\n" + readme_results.render() + "\n"
+
+
+def test_results_markdown_regenerates_from_the_stored_results():
+    stored = resultfiles.STORED
+    assert report.results_markdown(stored) == (stored / "RESULTS.md").read_text()
+    for name in ("mnist", *report.SEED_STUDIES):
+        payload = json.loads((stored / f"{name}.json").read_text())
+        assert mnist_report.mnist_markdown(payload) + "\n" == (stored / f"{name}.md").read_text()
+
+
+def test_a_step_the_timed_run_did_not_have_adds_no_minutes(monkeypatch, tmp_path):
+    monkeypatch.setattr(readme_results, "RESULTS", tmp_path)
+    (tmp_path / "run_all.json").write_text(json.dumps(  # before the tiers: the estimate is used
+        {"quick": False, "started": "2026-11-22T05:23:49", "seconds_total": 960, "cpus": 2,
+         "steps": [{"script": "bench_mnist.py", "seconds": 600},
+                   {"script": "bench_tfmot.py", "seconds": 60},
+                   {"script": "bench_budgets.py", "seconds": 300}]}))
+    (tmp_path / "mnist.json").write_text(json.dumps(
+        {"runs": [{"seconds": 120, "schedule": "per-layer"}], "invocations": []}))
+    before = readme_results.render()
+    assert "`make bench` 3 min, `make bench-extra` 5 min." in before  # 120 s + 60 s; 300 s
+    monkeypatch.setattr(run_all, "STEPS", run_all.STEPS + (
+        run_all.Step("bench_new_core.py"), run_all.Step("bench_new_extra.py", tier="extra")))
+    assert readme_results.render() == before
+
+
+def test_results_go_where_the_environment_says_else_beside_the_stored_ones(monkeypatch, tmp_path):
+    monkeypatch.delenv(resultfiles.RESULTS_ENV, raising=False)
+    stored = ROOT / "benchmarks" / "results"
+    assert resultfiles.results_dir() == stored
+    assert resultfiles.results_dir(quick=True) == stored / "quick"  # never over the stored ones
+    assert resultfiles.work_dir("mnist") == stored / "_work" / "mnist"
+    monkeypatch.setenv(resultfiles.RESULTS_ENV, str(tmp_path))
+    assert resultfiles.results_dir() == resultfiles.results_dir(quick=True) == tmp_path.resolve()
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    path = tmp_path / "r.json"
+    resultfiles.write_text(path, "old")
+
+    def write_half(tmp):
+        tmp.write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        resultfiles._replace_atomically(path, write_half)
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["r.json"]
+    resultfiles.write_json(tmp_path / "new" / "r.json", {"b": 1, "a": [2]})
+    assert (tmp_path / "new" / "r.json").read_text() == '{\n  "a": [\n    2\n  ],\n  "b": 1\n}\n'
+
+
+@pytest.mark.parametrize("how", ["file", "module"])
+@pytest.mark.parametrize("script", ["run_all", "bench_mnist"])
+def test_scripts_run_as_files_from_anywhere_and_as_modules_from_the_root(tmp_path, how, script):
+    command = ([str(ROOT / "benchmarks" / f"{script}.py")] if how == "file"
+               else ["-m", f"benchmarks.{script}"])
+    result = subprocess.run([sys.executable, *command, "--help"], cwd=tmp_path if how == "file"
+                            else ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage:") and "--quick" in result.stdout
+
+
+def test_a_spawned_worker_imports_what_it_runs():
+    import concurrent.futures
+    import multiprocessing
+
+    task = planning.make_task((0, "vgg", "tri-state", 1e-5, "per-layer"),
+                              {"finetune_epochs": {"vgg": 0}}, first_seed=0)
+    context = multiprocessing.get_context("spawn")  # as the worker pool: TensorFlow cannot fork
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as workers:
+        assert workers.submit(pool.run_cost, task).result(timeout=120) == 4.0  # vgg 2x, tri-state 2x
