@@ -26,13 +26,13 @@ demo: $(STAMP)
 	$(BIN)/neuronselect demo --out saved_models/demo --overwrite
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python -m benchmarks.run_all
 
 bench-extra: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py --extra
+	$(BIN)/python -m benchmarks.run_all --extra
 
 bench-quick: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py --quick
+	$(BIN)/python -m benchmarks.run_all --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,15 +1,11 @@
-"""Helpers shared by the benchmark scripts: results files and interleaved timing."""
+"""Helpers shared by the benchmark scripts: log lines, the machine, interleaved timing."""
 
-import json
 import os
-import pathlib
 import platform
 import statistics
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
 def log(message, prefix=""):
@@ -61,26 +57,14 @@ def describe_cpu(model, flags):
     return model
 
 
-def write_result(name, payload):
-    """Writes ``results/<name>.json`` (atomically) and returns its path."""
+def environment():
+    """The interpreter, library versions and machine a result was measured with."""
     import keras
     import tensorflow as tf
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    payload = dict(payload)
-    payload["environment"] = {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "cpu": cpu_model(),
-    }
-    path = RESULTS / f"{name}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
-    return path
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "machine": platform.machine(), "cpus": os.cpu_count(),
+            "cpu": cpu_model()}
 
 
 def interleaved_medians(candidates, rounds):

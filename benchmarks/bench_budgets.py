@@ -16,14 +16,17 @@ import argparse
 import dataclasses
 import functools
 import json
-import os
+import pathlib
+import sys
 import time
 import warnings
 
-import _common
-import report
+if not __package__:  # run as a file, not with -m: import the package from the repo root
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)
 
-RESULTS = _common.RESULTS = report.results_dir()
+from benchmarks import _common, resultfiles  # noqa: E402
+from benchmarks.mnist.training import error_pct  # noqa: E402
+
 SEED = 0
 BATCH = 128
 STRENGTH = 1e-3  # the controller's start (recipes.DEFAULT_STRENGTH): about 3x too weak
@@ -45,13 +48,6 @@ def build(total_steps):
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     return model
-
-
-def error_pct(model, x, y):
-    import numpy as np
-
-    logits = model.predict(x, batch_size=1000, verbose=0)
-    return round(100.0 * float(np.mean(np.argmax(logits, axis=-1) != y)), 3)
 
 
 def reached(budget, model, dense_tflite):
@@ -120,39 +116,47 @@ def markdown(payload):
     return "\n".join(lines) + "\n"
 
 
-def main():
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3k images, 1 epoch")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--only", default=None, metavar="LABEL_PREFIX",
                         help="run only the budgets whose label starts with this (e.g. TFLite) "
                              "and replace their rows in the existing budgets.json")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    import tf_neuronselect as ns
+
+def load_data(quick):
     from tf_neuronselect import datasets
 
-    global RESULTS
-    if args.quick and not os.environ.get(report.RESULTS_ENV):
-        RESULTS = _common.RESULTS = RESULTS / "quick"  # a smoke run never overwrites results
     data = datasets.load("mnist")
-    if args.quick:
+    if quick:
         data = dataclasses.replace(data, x_train=data.x_train[:3000],
                                    y_train=data.y_train[:3000], x_test=data.x_test[:1000],
                                    y_test=data.y_test[:1000])
-    epochs = args.epochs or (1 if args.quick else 10)
-    steps = -(-len(data.x_train) // BATCH)
+    return data
+
+
+def dense_reference(quick):
+    """The dense LeNet-5's plan and float32 TFLite file, and that file's batch-1 latency."""
+    import tf_neuronselect as ns
+
     dense = build(1)
-    plan = ns.make_plan(dense)
-    scratch = RESULTS / "_work" / "budgets"
+    scratch = resultfiles.work_dir("budgets", quick)
     scratch.mkdir(parents=True, exist_ok=True)
-    dense_tflite = scratch / "dense.tflite"
     ns.export(dense, scratch / "dense", formats=("tflite",), overwrite=True)  # float32
-    dense_tflite.write_bytes((scratch / "dense" / "model_float32.tflite").read_bytes())
+    dense_tflite = resultfiles.write_bytes(
+        scratch / "dense.tflite", (scratch / "dense" / "model_float32.tflite").read_bytes())
     dense_ms = ns.benchmark(dense_tflite, dense_tflite, batch_sizes=(1,), rounds=9,
                             iterations=200)[0]["original_ms"]
-    log(f"dense: {plan.params_before:,} params, {plan.macs_before:,} MACs, {dense_ms:.4f} ms")
-    budgets = [
+    return ns.make_plan(dense), dense_tflite, dense_ms
+
+
+def budgets(plan, steps):
+    """(label, budget callback maker) of every budget measured."""
+    import tf_neuronselect as ns
+
+    return [
         ("params 1/30, per epoch", lambda m: ns.SizeBudget(params=plan.params_before // 30)),
         ("params 1/30, every 1/4 epoch",
          lambda m: ns.SizeBudget(params=plan.params_before // 30, every_n_steps=steps // 4)),
@@ -160,22 +164,33 @@ def main():
         ("TFLite latency 1/3 of the start, per epoch",
          lambda m: ns.LatencyBudget(fraction=1 / 3, rounds=5, iterations=100)),
     ]
+
+
+def main():
+    args = parse_args()
+    data = load_data(args.quick)
+    epochs = args.epochs or (1 if args.quick else 10)
+    plan, dense_tflite, dense_ms = dense_reference(args.quick)
+    log(f"dense: {plan.params_before:,} params, {plan.macs_before:,} MACs, {dense_ms:.4f} ms")
+    todo = budgets(plan, -(-len(data.x_train) // BATCH))
     payload = {"settings": {"epochs": epochs, "batch": BATCH, "seed": SEED,
-                            "start_strength": STRENGTH, "optimizer": "ProximalSGD(cosine 0.05 -> 0.0005, momentum 0.9)",
+                            "start_strength": STRENGTH,
+                            "optimizer": "ProximalSGD(cosine 0.05 -> 0.0005, momentum 0.9)",
                             "train_examples": len(data.x_train), "quick": args.quick},
                "dense": {"params": plan.params_before, "macs": plan.macs_before,
                          "latency_ms": dense_ms}, "runs": []}
     if args.only:
-        budgets = [b for b in budgets if b[0].startswith(args.only)]
-        stored = RESULTS / "budgets.json"
+        todo = [b for b in todo if b[0].startswith(args.only)]
+        stored = resultfiles.result_path("budgets.json", args.quick)
         if stored.is_file():
             old = json.loads(stored.read_text())
             payload["runs"] = [r for r in old["runs"] if not r["label"].startswith(args.only)]
             payload["dense"] = old["dense"]  # the rows kept were measured against it
-    for label, make_budget in budgets:
+    for label, make_budget in todo:
         payload["runs"].append(run(label, make_budget, data, epochs, dense_tflite))
-        _common.write_result("budgets", payload)
-        (RESULTS / "budgets.md").write_text(markdown(payload))
+        resultfiles.write_result("budgets", payload, args.quick)
+        resultfiles.write_text(resultfiles.result_path("budgets.md", args.quick),
+                               markdown(payload))
     log(json.dumps([(r["label"], r["ratio"]) for r in payload["runs"]]))
 
 

@@ -8,10 +8,15 @@ ns.export (float32 and int8 TFLite) and timed with ns.benchmark at batch 1 and 6
 """
 
 import argparse
+import pathlib
+import sys
 import tempfile
 from pathlib import Path
 
-from _common import write_result
+if not __package__:  # run as a file, not with -m: import the package from the repo root
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)
+
+from benchmarks.resultfiles import write_result  # noqa: E402
 
 
 def mlp(widths, seed=0):
@@ -65,7 +70,7 @@ def main():
             payload[variant] = {"bytes": sizes(manifests, variant), "latency": list(result)}
     payload["macs"] = {role: m["model"]["macs"] for role, m in manifests.items()}
     payload["parameters"] = {role: m["model"]["parameters"] for role, m in manifests.items()}
-    print(f"\nwrote {write_result('export', payload)}")
+    print(f"\nwrote {write_result('export', payload, args.quick)}")
 
 
 if __name__ == "__main__":

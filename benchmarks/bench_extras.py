@@ -16,14 +16,14 @@ results/extras_convergence.png.
 
 import argparse
 import os
+import pathlib
 import sys
 import time
 
-import _common
-import report
-from _common import write_result
+if not __package__:  # run as a file, not with -m: import the package from the repo root
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)
 
-RESULTS = _common.RESULTS = report.results_dir()
+from benchmarks import _common, report, resultfiles  # noqa: E402
 SEED = 0
 DROPNEURON = {"li": 0.3, "lo": 0.3, "l1": 0.05}
 
@@ -135,8 +135,7 @@ def convergence(quick):
     import numpy as np
 
     import tf_neuronselect as ns
-    from bench_mnist import load_data
-    from tf_neuronselect.training import NeuronHistory
+    from benchmarks.mnist.training import load_data
 
     data = load_data(quick)
     width, epochs = (2000, 1) if quick else (2000, 8)
@@ -153,7 +152,7 @@ def convergence(quick):
         schedule = keras.optimizers.schedules.CosineDecay(0.05, steps, alpha=0.01)
         model.compile(ns.ProximalSGD(schedule, momentum=0.9),
                       keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        tracker = NeuronHistory(every_n_steps=10 if quick else 50)
+        tracker = ns.NeuronHistory(every_n_steps=10 if quick else 50)
         start = time.perf_counter()
         model.fit(data.x_train, data.y_train, batch_size=128, epochs=epochs, verbose=0,
                   callbacks=[tracker])
@@ -176,7 +175,7 @@ def convergence(quick):
     }
 
 
-def plots(payload):
+def plots(payload, quick):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -195,7 +194,7 @@ def plots(payload):
     ax.set_ylabel("effective weight W1 @ W2")
     ax.set_title("Sparse linear regression (DropNeuron 3.1)")
     ax.legend(fontsize=7)
-    report.atomic_savefig(figure, RESULTS / "extras_sparse_regression.png")
+    resultfiles.save_figure(figure, resultfiles.result_path("extras_sparse_regression.png", quick))
     plt.close(figure)
 
     conv = payload["convergence"]
@@ -209,7 +208,7 @@ def plots(payload):
     ax.set_ylabel("alive hidden units")
     ax.set_title(f"Neuron count over training, {conv['width']}-unit hidden layer (ShrinkNets)")
     ax.legend(fontsize=7)
-    report.atomic_savefig(figure, RESULTS / "extras_convergence.png")
+    resultfiles.save_figure(figure, resultfiles.result_path("extras_convergence.png", quick))
     plt.close(figure)
 
 
@@ -224,13 +223,13 @@ def main():
     log("[2/2] neuron-count convergence")
     payload["convergence"] = convergence(args.quick)
     payload["seconds_total"] = round(time.perf_counter() - start, 1)
-    path = write_result("extras", payload)
-    report.atomic_write_text(RESULTS / "extras.md", report.extras_markdown(payload) + "\n")
-    plots(payload)
+    path = resultfiles.write_result("extras", payload, args.quick)
+    resultfiles.write_text(resultfiles.result_path("extras.md", args.quick),
+                           report.extras_markdown(payload) + "\n")
+    plots(payload, args.quick)
     log(f"wrote {path} and the two PNGs ({payload['seconds_total']:.0f}s)")
     return 0
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     sys.exit(main())

@@ -7,9 +7,14 @@ GroupLasso penalties: SGD follows their subgradient, ProximalSGD applies the clo
 """
 
 import argparse
+import pathlib
+import sys
 
-from _common import interleaved_medians
-from _common import write_result
+if not __package__:  # run as a file, not with -m: import the package from the repo root
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)
+
+from benchmarks._common import interleaved_medians  # noqa: E402
+from benchmarks.resultfiles import write_result  # noqa: E402
 
 
 def build(optimizer):
@@ -56,7 +61,7 @@ def main():
         "model": "LeNet-300-100, GroupLasso(1e-4) on both hidden layers, batch 128",
         "steps_per_round": steps, "rounds": rounds, "seconds_per_step": per_step,
         "ratio_proximal_over_sgd": ratio, "target": 1.10, "quick": args.quick,
-    })
+    }, args.quick)
     print(f"wrote {path}")
 
 

@@ -6,18 +6,22 @@ Run: python benchmarks/bench_rewrite.py  -> prints seconds, writes benchmarks/re
 import json
 import os
 import pathlib
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+if not __package__:  # run as a file, not with -m: import the package from the repo root
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tf_neuronselect as ns  # noqa: E402
-from bench_scale import kill_units  # noqa: E402  (the benchmarks folder is on sys.path)
+from benchmarks.bench_scale import kill_units  # noqa: E402
+from benchmarks.resultfiles import write_result  # noqa: E402
 
 SHARE = 0.3
-RESULTS = pathlib.Path(__file__).parent / "results" / "rewrite.json"
 
 
 def main():
@@ -38,8 +42,7 @@ def main():
         "params_before": model.count_params(), "params_after": shrunk.count_params(),
         "planned_params_after": plan.params_after, "max_abs_output_diff": diff,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    write_result("rewrite", result)
     print(f"shrink: {shrink_seconds:.2f} s (plan alone {plan_seconds:.2f} s)")
     print(json.dumps(result, indent=2))
 

@@ -8,9 +8,14 @@ ops and no odd layouts behind.
 """
 
 import argparse
+import pathlib
+import sys
 import tempfile
 
-from _common import write_result
+if not __package__:  # run as a file, not with -m: import the package from the repo root
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)
+
+from benchmarks.resultfiles import write_result  # noqa: E402
 
 
 def lenet5(widths, classes=10):
@@ -82,7 +87,7 @@ def main():
         "params": {"rewritten": rewritten.count_params(), "direct": direct.count_params()},
         "latency_ratio_rewritten_over_direct": ratios, "target": [0.98, 1.02],
         "quick": args.quick,
-    })
+    }, args.quick)
     print(f"wrote {path}")
 
 

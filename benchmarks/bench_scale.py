@@ -9,8 +9,8 @@ within the ResNet family (same blocks, more of them): about 1 means linear scali
     python benchmarks/bench_scale.py            # 224x224 inputs, every model
     python benchmarks/bench_scale.py --quick    # 64x64 inputs, three models (~1 minute)
 
-Writes benchmarks/results/scale.json (scale_quick.json with --quick; under run_all.py, the
-directory in $NEURONSELECT_BENCH_RESULTS). A model whose construction or rewrite is not
+Writes benchmarks/results/scale.json (results/quick/scale.json with --quick; under run_all.py,
+the directory in $NEURONSELECT_BENCH_RESULTS). A model whose construction or rewrite is not
 supported is listed with the reason and skipped.
 """
 
@@ -24,13 +24,14 @@ import traceback
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+if not __package__:  # run as a file, not with -m: import the package from the repo root
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tf_neuronselect as ns  # noqa: E402
-import _common  # noqa: E402
+from benchmarks import resultfiles  # noqa: E402
 from tf_neuronselect import grouping  # noqa: E402
 
 SHARE = 0.3
@@ -120,6 +121,29 @@ def table(rows):
     return "\n".join(lines)
 
 
+def scaling_ratios(rows):
+    """Time per layer of the largest model over the smallest's, overall and within the ResNet
+    family (about 1 means linear in the number of layers); printed and returned."""
+    ratios = {}
+    if len(rows) >= 2:
+        small, large = rows[0], rows[-1]
+        for what in ("shrink", "report"):
+            ratios[what] = round(large[f"{what}_ms_per_layer"] / small[f"{what}_ms_per_layer"], 3)
+        print(f"\ntime per layer, {large['model']} ({large['layers']} layers) / "
+              f"{small['model']} ({small['layers']} layers): shrink {ratios['shrink']:.2f}x, "
+              f"report {ratios['report']:.2f}x (1.0 = linear in the number of layers)")
+    family = [r for r in rows if r["model"].startswith("ResNet")]
+    if len(family) >= 2:
+        # Same blocks, more of them: the cleanest test of linear scaling.
+        small, large = family[0], family[-1]
+        for what in ("shrink", "report"):
+            ratios[f"resnet_{what}"] = round(
+                large[f"{what}_ms_per_layer"] / small[f"{what}_ms_per_layer"], 3)
+        print(f"same family, {large['model']} / {small['model']}: shrink "
+              f"{ratios['resnet_shrink']:.2f}x, report {ratios['resnet_report']:.2f}x per layer")
+    return ratios
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="64x64 inputs, three models")
@@ -144,35 +168,13 @@ def main(argv=None):
     rows.sort(key=lambda r: r["layers"])
     print()
     print(table(rows))
-    ratios = {}
-    if len(rows) >= 2:
-        small, large = rows[0], rows[-1]
-        for what in ("shrink", "report"):
-            ratios[what] = round(large[f"{what}_ms_per_layer"] / small[f"{what}_ms_per_layer"], 3)
-        print(f"\ntime per layer, {large['model']} ({large['layers']} layers) / "
-              f"{small['model']} ({small['layers']} layers): shrink {ratios['shrink']:.2f}x, "
-              f"report {ratios['report']:.2f}x (1.0 = linear in the number of layers)")
-    family = [r for r in rows if r["model"].startswith("ResNet")]
-    if len(family) >= 2:
-        # Same blocks, more of them: the cleanest test of linear scaling.
-        small, large = family[0], family[-1]
-        for what in ("shrink", "report"):
-            ratios[f"resnet_{what}"] = round(
-                large[f"{what}_ms_per_layer"] / small[f"{what}_ms_per_layer"], 3)
-        print(f"same family, {large['model']} / {small['model']}: shrink "
-              f"{ratios['resnet_shrink']:.2f}x, report {ratios['resnet_report']:.2f}x per layer")
+    ratios = scaling_ratios(rows)
     for name, reason in skipped.items():
         print(f"skipped {name}: {reason}")
-    # Honour run_all.py's results directory ($NEURONSELECT_BENCH_RESULTS: results/quick for
-    # --quick); run alone, a quick run writes scale_quick.json beside the full scale.json.
-    directed = os.environ.get("NEURONSELECT_BENCH_RESULTS")
-    if directed:
-        _common.RESULTS = pathlib.Path(directed)
-    name = "scale_quick" if args.quick and not directed else "scale"
-    path = _common.write_result(name, {
+    path = resultfiles.write_result("scale", {
         "dead_share": SHARE, "quick": args.quick, "repeats": repeats, "rows": rows,
         "time_per_layer_ratio_largest_vs_smallest": ratios, "skipped": skipped,
-    })
+    }, args.quick)
     print(f"wrote {path}")
     return 0 if rows else 1
 

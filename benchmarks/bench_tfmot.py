@@ -1,6 +1,6 @@
 """Baseline "what users do today": TFMOT magnitude pruning of the same networks to 90% sparsity.
 
-The dense Keras 3 network from ``tf_neuronselect.recipes`` (the dense weights bench_mnist.py
+The dense Keras 3 network from ``tf_neuronselect.examples.recipes`` (the dense weights bench_mnist.py
 trained, if it left them in results/_work/, otherwise trained here) is rebuilt layer by layer as
 a tf_keras twin (TFMOT cannot wrap Keras 3 models), pruned with ``prune_low_magnitude`` and a
 PolynomialDecay schedule 0 -> 90% while fine-tuning, stripped, converted to float32 TFLite and
@@ -18,14 +18,14 @@ import argparse
 import gzip
 import inspect
 import os
+import pathlib
 import sys
 import time
 
-import _common
-import report
-from _common import write_result
+if not __package__:  # run as a file, not with -m: import the package from the repo root
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)
 
-RESULTS = _common.RESULTS = report.results_dir()
+from benchmarks import _common, report, resultfiles  # noqa: E402
 
 SEED = 0
 BATCH = 128
@@ -69,12 +69,7 @@ def to_tflite(model, path):
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    data = converter.convert()
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
-    return path
+    return str(resultfiles.write_bytes(path, converter.convert()))
 
 
 def tflite_error(path, x, y):
@@ -121,23 +116,62 @@ def dense_keras3(arch, data, epochs, work):
     return model, f"trained here for {epochs} epochs"
 
 
-def run_arch(arch, data, args, work, tfmot, tf_keras, bench_mnist):
-    import numpy as np
+def run_arch(arch, data, args, work, tfmot, tf_keras):
+    """Prunes ``arch``'s trained dense network to ``args.sparsity`` and measures the result."""
+    from benchmarks.mnist.timing import latency
 
     start = time.perf_counter()
     model, origin = dense_keras3(arch, data, 1 if args.quick else DENSE_EPOCHS[arch],
                                  args.dense_weights_dir or work)
+    dense = dense_twin_tflite(model, arch, data, work, tf_keras)
+    log(f"  {arch}: dense twin ({origin}) max|diff| vs Keras 3 {dense['twin_diff']:.2e}, "
+        f"TFLite error {dense['error']}%")
+    # A fresh twin: prune_low_magnitude reuses the layer objects it wraps.
+    pruned = prune(arch, twin(model, tf_keras), data, args, tfmot, tf_keras)
+    pruned_path = to_tflite(pruned["model"], os.path.join(work, f"tfmot_{arch}_pruned.tflite"))
+    error_tflite = tflite_error(pruned_path, data.x_test, data.y_test)
+    timing = latency(dense["path"], pruned_path, args.quick)
+    params = int(pruned["model"].count_params())
+    row = {
+        "arch": arch, "method": "tfmot", "sparsity": round(float(pruned["sparsity"]), 4),
+        "target_sparsity": args.sparsity, "dense_weights": origin,
+        "twin_max_abs_diff": dense["twin_diff"],
+        "error_pct": {"dense": dense["error"], "pruned": pruned["error"],
+                      "tflite": error_tflite},
+        "params": params, "nonzero_params": pruned["nonzero"],
+        "compression_nonzero": round(params / max(1, pruned["nonzero"]), 2),
+        "tflite_bytes": {"dense": os.path.getsize(dense["path"]),
+                         "pruned": os.path.getsize(pruned_path)},
+        "gzip_bytes": {"dense": gzip_size(dense["path"]), "pruned": gzip_size(pruned_path)},
+        "latency": timing, "prune_epochs": pruned["epochs"],
+        "prune_seconds": round(pruned["seconds"], 1),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    log(f"  {arch}: sparsity {row['sparsity']:.3f}, error {pruned['error']}% (TFLite "
+        f"{error_tflite}%), TFLite {row['tflite_bytes']['pruned']:,} B (gzip "
+        f"{row['gzip_bytes']['pruned']:,}), speedup b1 {timing['batch1']['speedup']}x")
+    return row
+
+
+def dense_twin_tflite(model, arch, data, work, tf_keras):
+    """The dense network's tf_keras twin as TFLite: its path, test error, and how far the twin's
+    outputs are from the Keras 3 model's."""
+    import numpy as np
+
     dense_twin = twin(model, tf_keras)
     keras3_out = model.predict(data.x_test[:256], verbose=0)
     twin_diff = float(np.max(np.abs(dense_twin.predict(data.x_test[:256], verbose=0)
                                     - keras3_out)))
-    dense_path = to_tflite(dense_twin, os.path.join(work, f"tfmot_{arch}_dense.tflite"))
-    error_dense = tflite_error(dense_path, data.x_test, data.y_test)
-    log(f"  {arch}: dense twin ({origin}) max|diff| vs Keras 3 {twin_diff:.2e}, "
-        f"TFLite error {error_dense}%")
+    path = to_tflite(dense_twin, os.path.join(work, f"tfmot_{arch}_dense.tflite"))
+    return {"path": path, "twin_diff": twin_diff,
+            "error": tflite_error(path, data.x_test, data.y_test)}
 
-    # A fresh twin: prune_low_magnitude reuses the layer objects it wraps.
-    prunable = twin(model, tf_keras)
+
+def prune(arch, prunable, data, args, tfmot, tf_keras):
+    """Magnitude pruning while fine-tuning, sparsity ramped 0 -> target over all but the last
+    epoch; the stripped model, its test error, sparsity, non-zero weights and seconds."""
+    import numpy as np
+
     epochs = 1 if args.quick else PRUNE_EPOCHS
     steps_per_epoch = int(np.ceil(len(data.x_train) / BATCH))
     end_step = max(1, (epochs - 1 if epochs > 1 else 1) * steps_per_epoch)
@@ -149,41 +183,21 @@ def run_arch(arch, data, args, work, tfmot, tf_keras, bench_mnist):
                    tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                    metrics=["accuracy"])
     log(f"  {arch}: pruning to {args.sparsity:.0%} over {epochs} epochs")
-    prune_start = time.perf_counter()
+    start = time.perf_counter()
     pruned.fit(data.x_train, data.y_train, batch_size=BATCH, epochs=epochs, verbose=2,
                callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
-    prune_seconds = time.perf_counter() - prune_start
+    seconds = time.perf_counter() - start
     stripped = tfmot.sparsity.keras.strip_pruning(pruned)
     logits = stripped.predict(data.x_test, batch_size=1000, verbose=0)
-    error_pruned = round(100.0 * float(np.mean(np.argmax(logits, -1) != data.y_test)), 3)
-    kernels = [w for w in stripped.weights if "kernel" in w.name]
-    nonzero = int(sum(np.count_nonzero(w.numpy()) for w in stripped.weights))
-    sparsity = 1.0 - (sum(np.count_nonzero(k.numpy()) for k in kernels)
-                      / sum(k.numpy().size for k in kernels))
-    pruned_path = to_tflite(stripped, os.path.join(work, f"tfmot_{arch}_pruned.tflite"))
-    error_tflite = tflite_error(pruned_path, data.x_test, data.y_test)
-    latency = bench_mnist.latency(dense_path, pruned_path, args.quick)
-    params = int(stripped.count_params())
-    row = {
-        "arch": arch, "method": "tfmot", "sparsity": round(float(sparsity), 4),
-        "target_sparsity": args.sparsity, "dense_weights": origin,
-        "twin_max_abs_diff": twin_diff,
-        "error_pct": {"dense": error_dense, "pruned": error_pruned, "tflite": error_tflite},
-        "params": params, "nonzero_params": nonzero,
-        "compression_nonzero": round(params / max(1, nonzero), 2),
-        "tflite_bytes": {"dense": os.path.getsize(dense_path),
-                         "pruned": os.path.getsize(pruned_path)},
-        "gzip_bytes": {"dense": gzip_size(dense_path), "pruned": gzip_size(pruned_path)},
-        "latency": latency, "prune_epochs": epochs, "prune_seconds": round(prune_seconds, 1),
-        "seconds": round(time.perf_counter() - start, 1),
-    }
-    log(f"  {arch}: sparsity {sparsity:.3f}, error {error_pruned}% (TFLite {error_tflite}%), "
-        f"TFLite {row['tflite_bytes']['pruned']:,} B (gzip {row['gzip_bytes']['pruned']:,}), "
-        f"speedup b1 {latency['batch1']['speedup']}x")
-    return row
+    kernels = [w.numpy() for w in stripped.weights if "kernel" in w.name]
+    return {"model": stripped, "epochs": epochs, "seconds": seconds,
+            "error": round(100.0 * float(np.mean(np.argmax(logits, -1) != data.y_test)), 3),
+            "nonzero": int(sum(np.count_nonzero(w.numpy()) for w in stripped.weights)),
+            "sparsity": 1.0 - (sum(np.count_nonzero(k) for k in kernels)
+                               / sum(k.size for k in kernels))}
 
 
-def main():
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3k-image subset, 1 epoch")
     parser.add_argument("--arch", nargs="+", default=["lenet5", "mlp"], choices=["lenet5", "mlp"])
@@ -192,9 +206,19 @@ def main():
                         help="where bench_mnist.py left <arch>_dense.weights.h5 "
                              "(default <results>/_work/mnist)")
     parser.add_argument("--name", default="tfmot")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def write_outputs(args, payload):
+    path = resultfiles.write_result(args.name, payload, args.quick)
+    resultfiles.write_text(resultfiles.result_path(f"{args.name}.md", args.quick),
+                           report.tfmot_markdown(payload))
+    return path
+
+
+def main():
+    args = parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     settings = {"seed": SEED, "quick": args.quick, "target_sparsity": args.sparsity,
                 "schedule": "PolynomialDecay 0 -> target, ramp over all but the last epoch",
                 "prune_epochs": 1 if args.quick else PRUNE_EPOCHS,
@@ -205,24 +229,20 @@ def main():
         reason = (f"missing {missing}; install with: pip install --no-deps "
                   + " ".join(TFMOT_INSTALL))
         log(f"SKIPPING TFMOT baseline: {reason}")
-        path = write_result(args.name, {"skipped": reason, "settings": settings})
-        report.atomic_write_text(RESULTS / f"{args.name}.md",
-                                 report.tfmot_markdown({"skipped": reason}))
-        print(f"wrote {path}")
+        print(f"wrote {write_outputs(args, {'skipped': reason, 'settings': settings})}")
         return 0
 
     import keras  # noqa: F401  (Keras 3 first: tfmot flips TF_USE_LEGACY_KERAS on import)
 
     import tf_neuronselect  # noqa: F401
-    import bench_mnist
-    from bench_mnist import load_data
+    from benchmarks.mnist.training import load_data
 
     import tensorflow_model_optimization as tfmot
     import tf_keras
 
     tf_keras.utils.set_random_seed(SEED)
     data = load_data(args.quick)
-    work = str(RESULTS / "_work" / "mnist")
+    work = str(resultfiles.work_dir("mnist", args.quick))
     if args.dense_weights_dir is None:
         args.dense_weights_dir = work
     os.makedirs(work, exist_ok=True)
@@ -230,10 +250,9 @@ def main():
     start = time.perf_counter()
     for index, arch in enumerate(args.arch, 1):
         log(f"{_common.progress(index, len(args.arch), start)} TFMOT magnitude pruning, {arch}")
-        payload["runs"].append(run_arch(arch, data, args, work, tfmot, tf_keras, bench_mnist))
+        payload["runs"].append(run_arch(arch, data, args, work, tfmot, tf_keras))
         payload["seconds_total"] = round(time.perf_counter() - start, 1)
-        path = write_result(args.name, payload)
-        report.atomic_write_text(RESULTS / f"{args.name}.md", report.tfmot_markdown(payload))
+        path = write_outputs(args, payload)
     print(f"wrote {path}")
     return 0
 

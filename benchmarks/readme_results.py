@@ -5,12 +5,17 @@
 
 import json
 import pathlib
+import sys
 
-import report
-import run_all as run_all_steps
+if not __package__:  # run as a file, not with -m: import the package from the repo root
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)
+
+from benchmarks import report, resultfiles  # noqa: E402
+from benchmarks import run_all as run_all_steps  # noqa: E402
+from benchmarks.mnist.report import invocations_wall_seconds  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = resultfiles.STORED  # the committed results, never a quick run's
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
@@ -158,7 +163,7 @@ def _extra_seconds(run_all):
 
 
 def _study_seconds(payload):
-    wall = report.invocations_wall_seconds(payload)
+    wall = invocations_wall_seconds(payload)
     return payload.get("seconds_total", 0) if wall is None else wall
 
 
@@ -212,7 +217,7 @@ def main():
     text = readme.read_text()
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{START}\n{render()}\n{END}{tail}")
+    resultfiles.write_text(readme, f"{head}{START}\n{render()}\n{END}{tail}")
     print(f"updated {readme}")
 
 

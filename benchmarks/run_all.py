@@ -1,17 +1,22 @@
 """Runs every benchmark, each in its own process, then writes results/RESULTS.md.
 
-    python benchmarks/run_all.py            # `make bench`: the core, ~50 min on 2 cores
-    python benchmarks/run_all.py --extra    # `make bench-extra`: the extras, ~66 min
-    python benchmarks/run_all.py --quick    # `make bench-quick`: smoke run, a few minutes
+    python -m benchmarks.run_all            # `make bench`: the core, ~50 min on 2 cores
+    python -m benchmarks.run_all --extra    # `make bench-extra`: the extras, ~70 min
+    python -m benchmarks.run_all --quick    # `make bench-quick`: smoke run, a few minutes
+
+(from the repo root; ``python benchmarks/run_all.py`` works too, from anywhere).
 
 The core is the issue's MNIST study (every method and baseline on three networks, per-layer vs
 global strength), TFMOT, the extra figures and the micro-benchmarks. The extras are the
 parameter-share rule rows (merged into results/mnist.json, so run them after the core), the
 40-epoch LeNet-300-100 runs (results/mnist_mlp_40.json), LeNet-5's best configuration
 (results/mnist_lenet5_seeds.json) and 20-epoch LeNet-5 runs (results/mnist_lenet5_20.json)
-with three seeds each, and the budgets. The
-times above are the last timed runs (results/run_all.json and run_all_extra.json, 2026-12-02,
-AVX-512 machine, bench_mnist training two runs side by side); readme_results.py prints them.
+with three seeds each, the budgets, shrink's time against model depth (bench_scale.py) and
+training with dead units removed as it goes (bench_shrink_during_training.py). The times above
+are the last timed runs (results/run_all.json and run_all_extra.json, 2026-12-02, AVX-512
+machine, bench_mnist training two runs side by side; readme_results.py prints them) plus the
+steps added since, timed alone on 2 cores on 2026-12-03: bench_rewritten_vs_direct.py 0.3 min,
+bench_scale.py 2.4 min, bench_shrink_during_training.py 1.8 min.
 
 The full run writes into benchmarks/results/; ``--quick`` writes into benchmarks/results/quick/
 (or ``--results-dir``) so a smoke run never overwrites real numbers. The TFMOT baseline needs
@@ -23,7 +28,6 @@ tfmot switches the whole process to legacy tf_keras.
 import argparse
 import datetime
 import functools
-import json
 import os
 import pathlib
 import subprocess
@@ -31,12 +35,13 @@ import sys
 import time
 import typing
 
-HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+if not __package__:  # run as a file, not with -m: import the package from the repo root
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)
 
-import _common  # noqa: E402
-import bench_mnist  # noqa: E402
-import report  # noqa: E402
+from benchmarks import _common, resultfiles  # noqa: E402
+from benchmarks.mnist.plan import params_rule_arguments  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 # LeNet-300-100 trained 40 epochs instead of 15, three seeds: the dense net, sparse group lasso
 # with the parameter-share rule around 10x, and the uniform-width net of the same size. 1.1e-3
@@ -76,9 +81,11 @@ class Step(typing.NamedTuple):
         return self.label or self.script
 
 
-# The issue's MNIST benchmarks and the micro-benchmarks (those always write into results/, so
-# they only run in the full mode) are the core; the parameter-share rule rows (merged into
-# results/mnist.json), the seed studies (report.SEED_STUDIES) and the budgets are extras.
+# The issue's MNIST benchmarks and the micro-benchmarks the README cites are the core; the
+# parameter-share rule rows (merged into results/mnist.json), the seed studies
+# (report.SEED_STUDIES), the budgets, and the timings the README does not cite (shrink against
+# model depth, shrinking while training) are extras. The micro-benchmarks time the library,
+# which a smoke run on little data cannot: they stay out of `make bench-quick`.
 STEPS = (
     Step("bench_mnist.py"),
     Step("bench_tfmot.py"),
@@ -86,15 +93,19 @@ STEPS = (
     Step("bench_prox_step.py", quick=False),
     Step("bench_export.py", quick=False),
     Step("bench_rewrite.py", quick=False),
-    Step("bench_mnist.py", bench_mnist.params_rule_arguments("lenet5"), "extra", False,
+    Step("bench_rewritten_vs_direct.py", quick=False),
+    Step("bench_mnist.py", params_rule_arguments("lenet5"), "extra", False,
          "bench_mnist.py params-rule lenet5"),
-    Step("bench_mnist.py", bench_mnist.params_rule_arguments("mlp"), "extra", False,
+    Step("bench_mnist.py", params_rule_arguments("mlp"), "extra", False,
          "bench_mnist.py params-rule mlp"),
     Step("bench_mnist.py", MLP_LONG_ARGS, "extra", False, "bench_mnist.py mnist_mlp_40"),
     Step("bench_mnist.py", LENET5_SEEDS_ARGS, "extra", False,
          "bench_mnist.py mnist_lenet5_seeds"),
     Step("bench_mnist.py", LENET5_LONG_ARGS, "extra", False, "bench_mnist.py mnist_lenet5_20"),
     Step("bench_budgets.py", tier="extra"),
+    Step("bench_scale.py", tier="extra", quick=False),
+    # To be rewritten (a later issue); until then it runs with the extras.
+    Step("bench_shrink_during_training.py", tier="extra", quick=False),
 )
 TFMOT_PACKAGES = ["tf-keras==2.21.0", "tensorflow-model-optimization==0.8.1", "dm-tree"]
 
@@ -122,11 +133,12 @@ def ensure_tfmot(allowed):
 
 
 def run_step(step, quick, env):
-    command = ([sys.executable, "-u", str(HERE / step.script), *step.arguments]
+    module = "benchmarks." + step.script.removesuffix(".py")
+    command = ([sys.executable, "-u", "-m", module, *step.arguments]
                + (["--quick"] if quick else []))
     log(f"--- {' '.join([step.script, *step.arguments])} {'--quick' if quick else ''}")
     start = time.perf_counter()
-    result = subprocess.run(command, env=env, check=False)
+    result = subprocess.run(command, env=env, cwd=ROOT, check=False)
     seconds = time.perf_counter() - start
     status = "ok" if result.returncode == 0 else f"failed (exit {result.returncode})"
     log(f"--- {step.name}: {status} in {seconds / 60:.1f} min")
@@ -146,7 +158,7 @@ def select_steps(quick, extra, only):
     return steps
 
 
-def main():
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny smoke run of everything")
     parser.add_argument("--results-dir", default=None,
@@ -158,18 +170,28 @@ def main():
                              "(e.g. 'bench_mnist.py mnist_mlp_40')")
     parser.add_argument("--no-install", action="store_true",
                         help="do not pip-install the TFMOT baseline's packages")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    results = pathlib.Path(args.results_dir or (HERE / "results" / ("quick" if args.quick
-                                                                     else ""))).resolve()
-    results.mkdir(parents=True, exist_ok=True)
+
+def step_environment(results):
+    """The environment of every step: results go to ``results``; MNIST from NEURONSELECT_DATA,
+    or the copy beside the project that the Makefile would point it at."""
     env = dict(os.environ)
-    env[report.RESULTS_ENV] = str(results)
+    env[resultfiles.RESULTS_ENV] = str(results)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if not env.get("NEURONSELECT_DATA"):
-        shared = HERE.parent.parent / "shared" / "data"
+        shared = ROOT.parent / "shared" / "data"
         if (shared / "mnist.npz").is_file():
             env["NEURONSELECT_DATA"] = str(shared)
+    return env
+
+
+def main():
+    args = parse_args()
+    results = (pathlib.Path(args.results_dir).resolve() if args.results_dir
+               else resultfiles.results_dir(args.quick))
+    results.mkdir(parents=True, exist_ok=True)
+    env = step_environment(results)
     scripts = select_steps(args.quick, args.extra, args.only)
     start = time.perf_counter()
     tfmot_status = (ensure_tfmot(not args.no_install)
@@ -187,8 +209,8 @@ def main():
         steps.append(run_step(step, args.quick, env))
         summary["seconds_total"] = round(time.perf_counter() - start, 1)
         summary["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
-        report.atomic_write_text(results / summary_name, json.dumps(summary, indent=2) + "\n")
-    subprocess.run([sys.executable, str(HERE / "report.py")], env=env, check=False)
+        resultfiles.write_json(results / summary_name, summary, sort_keys=False)
+    subprocess.run([sys.executable, "-m", "benchmarks.report"], env=env, cwd=ROOT, check=False)
     log(f"done in {summary['seconds_total'] / 60:.1f} min; see {results / 'RESULTS.md'}")
     return 0 if all(s["status"] == "ok" for s in steps) else 1
 

@@ -1,10 +1,12 @@
-"""`make bench-quick` end to end: every benchmark script runs and writes well-formed results.
+"""The benchmarks: `make bench-quick` end to end (every quick step runs and writes well-formed
+results; slow), and the planning, merging and reporting code on made-up rows.
 
-Checks the structure of the JSON / markdown / PNG files, not the numbers (the quick run trains
-for one epoch on a 3k-image subset). Needs the MNIST file beside the project (as `make bench`
-does); skipped without it.
+The end-to-end tests check the structure of the JSON / markdown / PNG files, not the numbers (the
+quick run trains for one epoch on a 3k-image subset). They need the MNIST file beside the project
+(as `make bench` does) and are skipped without it.
 """
 
+import argparse
 import json
 import os
 import pathlib
@@ -15,8 +17,13 @@ import types
 import numpy as np
 import pytest
 
+from benchmarks import _common, readme_results, report, resultfiles, run_all
+from benchmarks.mnist import cli, config, pool, targets, timing, training
+from benchmarks.mnist import plan as planning
+from benchmarks.mnist import report as mnist_report
+from benchmarks.mnist.rows import configurations
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BENCH = ROOT / "benchmarks"
 MNIST_DIRS = [os.environ.get("NEURONSELECT_DATA"), str(ROOT.parent / "shared" / "data")]
 
 
@@ -41,9 +48,9 @@ def quick_results(tmp_path_factory):
     env = dict(os.environ, NEURONSELECT_DATA=data, TF_CPP_MIN_LOG_LEVEL="2",
                TF_ENABLE_ONEDNN_OPTS="1")
     result = subprocess.run(
-        [sys.executable, str(BENCH / "run_all.py"), "--quick", "--no-install",
+        [sys.executable, "-m", "benchmarks.run_all", "--quick", "--no-install",
          "--results-dir", str(out)],
-        env=env, capture_output=True, text=True, timeout=600, check=False)
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return out, result.stdout
 
@@ -54,6 +61,7 @@ def _load(out, name):
     return json.loads(path.read_text())
 
 
+@pytest.mark.slow
 def test_run_all_writes_every_file(quick_results):
     out, stdout = quick_results
     for name in ("mnist.json", "mnist.md", "mnist_pareto.png", "tfmot.json", "tfmot.md",
@@ -70,6 +78,7 @@ def test_run_all_writes_every_file(quick_results):
     assert all(s["status"] == "ok" for s in summary["steps"])
 
 
+@pytest.mark.slow
 def test_mnist_json_structure(quick_results):
     out, _ = quick_results
     payload = _load(out, "mnist")
@@ -95,6 +104,7 @@ def test_mnist_json_structure(quick_results):
             assert row["matched_to"]["params"] > 0
 
 
+@pytest.mark.slow
 def test_markdown_tables(quick_results):
     out, _ = quick_results
     text = (out / "RESULTS.md").read_text()
@@ -105,6 +115,7 @@ def test_markdown_tables(quick_results):
     assert "Targets:" in text
 
 
+@pytest.mark.slow
 def test_tfmot_and_extras_structure(quick_results):
     out, _ = quick_results
     tfmot = _load(out, "tfmot")
@@ -118,6 +129,7 @@ def test_tfmot_and_extras_structure(quick_results):
     assert extras["convergence"]["runs"][0]["units_trace"][0] == extras["convergence"]["width"]
 
 
+@pytest.mark.slow
 def test_budgets_structure(quick_results):
     out, _ = quick_results
     budgets = _load(out, "budgets")
@@ -134,14 +146,8 @@ def test_budgets_structure(quick_results):
 def _fake_bench(monkeypatch, tmp_path):
     """bench_mnist with training replaced by a stub that returns made-up rows (no TensorFlow
     training): exercises the plan and --merge bookkeeping only."""
-    monkeypatch.syspath_prepend(str(BENCH))
-    import _common
-    import bench_mnist
-    import report
-
-    for module in (_common, bench_mnist, report):
-        monkeypatch.setattr(module, "RESULTS", tmp_path)
-    monkeypatch.setattr(bench_mnist, "load_data", lambda quick: types.SimpleNamespace(
+    monkeypatch.setenv(resultfiles.RESULTS_ENV, str(tmp_path))
+    monkeypatch.setattr(training, "load_data", lambda quick: types.SimpleNamespace(
         x_train=np.zeros((8, 28, 28, 1)), y_train=np.zeros(8), x_test=np.zeros((4, 28, 28, 1)),
         y_test=np.zeros(4), input_shape=(28, 28, 1), num_classes=10, source="fake"))
     calls, timed = [], []
@@ -161,7 +167,7 @@ def _fake_bench(monkeypatch, tmp_path):
         tflite.write_bytes(b"0")
         return {"arch": arch, "method": method, "seed": seed,
                 "strength": strength if method != "uniform" else None,
-                "schedule": schedule if method in bench_mnist.SELECTION_METHODS else None,
+                "schedule": schedule if method in config.SELECTION_METHODS else None,
                 "widths": list(widths) if widths else None, "epochs": 1, "finetune_epochs": 0,
                 "error_pct": {"trained": 1.0, "shrunk": 1.0, "finetuned": None},
                 "final_error_pct": error, "units": "784-10-10", "params": size, "macs": size,
@@ -172,15 +178,13 @@ def _fake_bench(monkeypatch, tmp_path):
         timed.append((dense_tflite, tflite))
         return {f"batch{b}": {"speedup": 2.0} for b in (1, 64)}
 
-    monkeypatch.setattr(bench_mnist, "train_one", train_one)
-    monkeypatch.setattr(bench_mnist, "latency", latency)
+    monkeypatch.setattr(training, "train_one", train_one)
+    monkeypatch.setattr(timing, "latency", latency)
 
     def main(*argv):
         calls.clear()
         timed.clear()
-        monkeypatch.setattr(sys, "argv", ["bench_mnist.py", "--name", "m", "--workers", "1",
-                                          *argv])
-        bench_mnist.main()
+        cli.main(["--name", "m", "--workers", "1", *argv])
         return json.loads((tmp_path / "m.json").read_text())
 
     return main, calls, timed
@@ -252,103 +256,79 @@ def test_seeds_repeat_the_plan_and_targets_judge_seed_means(monkeypatch, tmp_pat
             "(1.00-1.50), units 784-10-10 / 784-10-10") in text
     assert "| gate 0.002 (seed 1) | " in text and "seeds 0, 1 (each run once per seed" in text
     assert out["settings"]["seeds"] == [0, 1]
-    import bench_mnist
-
-    assert (out["settings"]["workers"], out["settings"]["threads_per_run"]) == (
-        1, bench_mnist.CORES)
+    assert (out["settings"]["workers"], out["settings"]["threads_per_run"]) == (1, config.CORES)
     # rows are keyed by seed too: merging seed 0 again replaces seed 0's row only
     again = main("--merge", "--arch", "mlp", "--methods", "gate", "--strengths", "1e-3",
                  "--no-global")
     assert len([r for r in again["runs"] if r["method"] == "gate"]) == 4
 
 
-def test_seed_means_do_not_depend_on_the_seeds_order(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import report
-
+def test_seed_means_do_not_depend_on_the_seeds_order():
     # summed left to right, 1.10 + 0.97 + 0.93 is 3.0000000000000004: a mean just over 1.0%
     rows = [{"arch": "lenet5", "method": "gate", "strength": 4e-3, "schedule": "per-layer",
              "seed": seed, "final_error_pct": error, "params": 1, "compression": 1.0}
             for seed, error in enumerate((1.10, 0.97, 0.93))]
-    assert report.configurations(rows)[0]["error_pct"] == 1.0
+    assert configurations(rows)[0]["error_pct"] == 1.0
 
 
-def test_targets_name_the_other_configurations_that_meet_them(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import bench_mnist
-    import report
-
+def test_targets_name_the_other_configurations_that_meet_them():
     def row(strength, error, compression):
         return {"arch": "lenet5", "method": "sparse-group-lasso", "strength": strength,
                 "schedule": "per-layer", "final_error_pct": error, "params": 1,
                 "compression": compression, "latency": None, "units": "10-10-160-13"}
 
-    payload = {"targets": bench_mnist.TARGETS,
+    payload = {"targets": config.TARGETS,
                "runs": [row(4e-3, 1.0, 90.0), row(3e-3, 0.93, 64.0), row(2e-3, 0.9, 40.0),
                         row(5e-3, 1.2, 120.0)]}
-    lines = report.targets_text(payload, "lenet5").splitlines()
+    lines = targets.targets_text(payload, "lenet5").splitlines()
     assert lines[0].startswith("best run at <= 1.0% error: sparse-group-lasso 0.004, 1.00%")
     # 2e-3 is under the error target but short of 50x; 5e-3 misses the error target
     assert lines[2] == "  (also meeting it: sparse-group-lasso 0.003 0.93% at 64.0x)"
 
 
-def test_default_plan_per_architecture(monkeypatch, tmp_path):
-    _fake_bench(monkeypatch, tmp_path)
-    import argparse
-
-    import bench_mnist
-
+def test_default_plan_per_architecture():
     args = argparse.Namespace(arch=["vgg", "lenet5"], methods=None, strengths=None, runs=None,
                               quick=False, no_global=False)
-    plan = bench_mnist.build_plan(args)
+    plan = planning.build_plan(args)
     vgg = [p for p in plan if p[0] == "vgg"]
     assert vgg[0][1] == "dense" and vgg[-1][1] == "uniform" and plan[0][0] == "vgg"
-    assert {p[1] for p in vgg} == {"dense", "uniform", *bench_mnist.SWEEPS["vgg"]}
+    assert {p[1] for p in vgg} == {"dense", "uniform", *config.SWEEPS["vgg"]}
     assert not any(p[3] == "global" for p in vgg)
-    for method in bench_mnist.GLOBAL_COMPARISON:
+    for method in config.GLOBAL_COMPARISON:
         compared = {p[3] for p in plan if p[:2] == ("lenet5", method)}
         assert compared == {"per-layer", "global"}
     args.arch = ["vgg", "lenet5"]
     args.runs, args.methods = ["gate:1e-3"], ["gate"]
-    assert bench_mnist.build_plan(args).count(("vgg", "dense", 0.0, None)) == 1
+    assert planning.build_plan(args).count(("vgg", "dense", 0.0, None)) == 1
     args.arch, args.methods = ["mlp"], ["uniform", "l2-dropout"]
-    assert bench_mnist.build_plan(args) == [
+    assert planning.build_plan(args) == [
         ("mlp", "dense", 0.0, None), ("mlp", "gate", 1e-3, "per-layer"),
         ("mlp", "l2-dropout", 1e-4, None), ("mlp", "uniform", 0.0, None)]
 
 
-def test_params_rule_schedule_follows_each_layers_parameter_share(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import bench_mnist
-
+def test_params_rule_schedule_follows_each_layers_parameter_share():
     data = types.SimpleNamespace(input_shape=(28, 28, 1), num_classes=10)
-    scale = bench_mnist.schedule_scale("lenet5", "params-rule", data)
+    scale = training.schedule_scale("lenet5", "params-rule", data)
     assert list(scale) == ["conv1", "conv2", "fc1"]
     np.testing.assert_allclose(np.mean(list(scale.values())), 1.0, rtol=1e-6)
     # With biases: conv1 520, conv2 25,050, fc1 400,500 of the 426,070 penalized parameters.
     np.testing.assert_allclose(scale["fc1"], 3 * 400_500 / 426_070, rtol=1e-6)
     assert scale["conv1"] < scale["conv2"] < scale["fc1"]
-    assert bench_mnist.schedule_scale("lenet5", "global", data) is None
-    assert bench_mnist.schedule_scale("mlp", "per-layer", data) == {"fc1": 0.5, "fc2": 1.0}
+    assert training.schedule_scale("lenet5", "global", data) is None
+    assert training.schedule_scale("mlp", "per-layer", data) == {"fc1": 0.5, "fc2": 1.0}
 
 
-def test_runs_name_a_schedule_or_are_refused(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import bench_mnist
-
-    assert bench_mnist.parse_run("gate:4e-3") == ("gate", 4e-3, "per-layer")
-    assert bench_mnist.parse_run("group-lasso:1e-3:params-rule") == (
+def test_runs_name_a_schedule_or_are_refused():
+    assert planning.parse_run("gate:4e-3") == ("gate", 4e-3, "per-layer")
+    assert planning.parse_run("group-lasso:1e-3:params-rule") == (
         "group-lasso", 1e-3, "params-rule")
     with pytest.raises(SystemExit, match="Received: 'gate:4e-3:weekly'"):
-        bench_mnist.parse_run("gate:4e-3:weekly")
+        planning.parse_run("gate:4e-3:weekly")
     with pytest.raises(SystemExit, match="expected a number after the method"):
-        bench_mnist.parse_run("gate:strong")
+        planning.parse_run("gate:strong")
 
 
 def test_readme_results_name_the_mnist_reruns_after_the_full_run(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import readme_results
-
     monkeypatch.setattr(readme_results, "RESULTS", tmp_path)
     steps = [{"script": "bench_mnist.py", "seconds": 600}]
     (tmp_path / "run_all.json").write_text(json.dumps(
@@ -379,9 +359,6 @@ def test_readme_results_name_the_mnist_reruns_after_the_full_run(monkeypatch, tm
 
 
 def test_readme_results_estimate_the_tiers_of_an_older_full_run(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import readme_results
-
     monkeypatch.setattr(readme_results, "RESULTS", tmp_path)
     steps = [{"script": "bench_mnist.py", "seconds": 600}, {"script": "bench_tfmot.py",
                                                             "seconds": 60},
@@ -415,31 +392,27 @@ def test_readme_results_estimate_the_tiers_of_an_older_full_run(monkeypatch, tmp
         "bench_budgets.py 5; `benchmarks/results/run_all_extra.json`).")
 
 
-def test_run_all_tiers_split_the_steps(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import bench_mnist
-    import run_all
-
+def test_run_all_tiers_split_the_steps():
     core = [s.name for s in run_all.select_steps(quick=False, extra=False, only=None)]
     extra = [s.name for s in run_all.select_steps(quick=False, extra=True, only=None)]
     assert core == ["bench_mnist.py", "bench_tfmot.py", "bench_extras.py", "bench_prox_step.py",
-                    "bench_export.py", "bench_rewrite.py"]
+                    "bench_export.py", "bench_rewrite.py", "bench_rewritten_vs_direct.py"]
     assert extra == ["bench_mnist.py params-rule lenet5", "bench_mnist.py params-rule mlp",
                      "bench_mnist.py mnist_mlp_40", "bench_mnist.py mnist_lenet5_seeds",
-                     "bench_mnist.py mnist_lenet5_20", "bench_budgets.py"]
+                     "bench_mnist.py mnist_lenet5_20", "bench_budgets.py", "bench_scale.py",
+                     "bench_shrink_during_training.py"]
+    scripts = {path.name for path in (ROOT / "benchmarks").glob("bench_*.py")}
+    assert scripts == {step.script for step in run_all.STEPS}  # every script runs in a tier
     only = run_all.select_steps(quick=False, extra=True, only=["bench_mnist.py mnist_mlp_40"])
     assert [s.arguments for s in only] == [run_all.MLP_LONG_ARGS]
     # the extra steps merge exactly PARAMS_RULE_RUNS into mnist.json, uniform re-matched
-    arguments = bench_mnist.params_rule_arguments("mlp")
+    arguments = planning.params_rule_arguments("mlp")
     assert arguments[:5] == ("--merge", "--arch", "mlp", "--methods", "uniform")
-    runs = [bench_mnist.parse_run(r) for r in arguments[arguments.index("--runs") + 1:]]
-    assert runs == [(m, s, "params-rule") for m, s in bench_mnist.PARAMS_RULE_RUNS["mlp"]]
+    runs = [planning.parse_run(r) for r in arguments[arguments.index("--runs") + 1:]]
+    assert runs == [(m, s, "params-rule") for m, s in config.PARAMS_RULE_RUNS["mlp"]]
 
 
 def test_progress_line_fills_the_bar_and_estimates_what_is_left(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import _common
-
     monkeypatch.setattr(_common.time, "perf_counter", lambda: 130.0)
     assert _common.progress(1, 4, 10.0, width=8) == "[1/4] [--------] 0%, 2.0 min so far"
     assert _common.progress(3, 4, 10.0, width=8) == (
@@ -447,62 +420,45 @@ def test_progress_line_fills_the_bar_and_estimates_what_is_left(monkeypatch):
 
 
 def test_finished_line_counts_runs_that_ended_side_by_side(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import _common
-
     monkeypatch.setattr(_common.time, "perf_counter", lambda: 130.0)
     assert _common.finished(1, 4, 10.0, width=8) == (
         "[1/4 done] [##------] 25%, 2.0 min so far, ~6 min left")
     assert _common.finished(4, 4, 10.0, width=8) == "[4/4 done] [########] 100%, 2.0 min so far"
 
 
-def test_results_say_how_the_runs_shared_the_machine(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import report
-
-    assert report._workers_text({"workers": 2, "threads_per_run": 1}) == (
+def test_results_say_how_the_runs_shared_the_machine():
+    assert mnist_report._workers_text({"workers": 2, "threads_per_run": 1}) == (
         ", 2 runs side by side on 1 TensorFlow thread each")
-    assert report._workers_text({"workers": 1, "threads_per_run": 2}) == (
+    assert mnist_report._workers_text({"workers": 1, "threads_per_run": 2}) == (
         ", one run at a time on 2 TensorFlow threads each")
-    assert report._workers_text({"seed": 0}) == ""  # files from before --workers
+    assert mnist_report._workers_text({"seed": 0}) == ""  # files from before --workers
     # the summed run times are about twice the wall time with two workers: both are printed
-    assert report._invocations_minutes({"invocations": [{"wall_seconds": 90.0}]}) == (
+    assert mnist_report._invocations_minutes({"invocations": [{"wall_seconds": 90.0}]}) == (
         "; wall time 1.5 min")
-    assert report._invocations_minutes(
+    assert mnist_report._invocations_minutes(
         {"invocations": [{"wall_seconds": 90.0}, {"wall_seconds": 90.0}]}) == (
         "; wall time of its 2 invocations 3.0 min")
-    assert report._invocations_minutes({"invocations": [{"started": "2026"}]}) == ""
+    assert mnist_report._invocations_minutes({"invocations": [{"started": "2026"}]}) == ""
 
 
-def test_dropneuron_anchor_says_it_counts_non_zero_weights(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import bench_mnist
-    import report
-
-    assert bench_mnist.mlp_weights(784, 300, 100) == 266_200  # the anchors' dense count
-    dropneuron = bench_mnist.ANCHORS["mlp"][1]
-    assert report._anchor_text(dropneuron) == (
+def test_dropneuron_anchor_says_it_counts_non_zero_weights():
+    assert config.mlp_weights(784, 300, 100) == 266_200  # the anchors' dense count
+    dropneuron = config.ANCHORS["mlp"][1]
+    assert mnist_report._anchor_text(dropneuron) == (
         "DropNeuron (Pan 2016) 542-83-61 at 1.83% (10.1x counts its non-zero weights; as dense "
         "layers 542-83-61 hold 50,659 weights, 5.3x)")
-    vibnet = bench_mnist.ANCHORS["mlp"][0]
-    assert report._anchor_text(vibnet) == "VIBNet (Dai 2018) 97-71-33 at 1.6%"
+    vibnet = config.ANCHORS["mlp"][0]
+    assert mnist_report._anchor_text(vibnet) == "VIBNet (Dai 2018) 97-71-33 at 1.6%"
 
 
 @pytest.mark.parametrize("flag", ["--workers", "--threads"])
-def test_worker_counts_must_be_positive(monkeypatch, capsys, flag):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import bench_mnist
-
-    monkeypatch.setattr(sys, "argv", ["bench_mnist.py", flag, "0"])
+def test_worker_counts_must_be_positive(capsys, flag):
     with pytest.raises(SystemExit):
-        bench_mnist.main()
+        cli.main([flag, "0"])
     assert f"{flag}: expected a positive number. Received: 0" in capsys.readouterr().err
 
 
-def test_cpu_description_names_the_widest_vector_extension(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import _common
-
+def test_cpu_description_names_the_widest_vector_extension():
     assert _common.describe_cpu("AMD EPYC", ["sse2", "avx", "avx2", "avx512f"]) == (
         "AMD EPYC, AVX-512")
     assert _common.describe_cpu("AMD EPYC", ["sse2", "avx", "avx2"]) == "AMD EPYC, AVX2"
@@ -510,9 +466,6 @@ def test_cpu_description_names_the_widest_vector_extension(monkeypatch):
 
 
 def test_log_lines_carry_the_time_and_the_script_prefix(monkeypatch, capsys):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import _common
-
     monkeypatch.setattr(_common.time, "strftime", lambda fmt: "12:34:56")
     _common.log("plain")
     _common.log("prefixed", prefix="run_all")
@@ -520,9 +473,6 @@ def test_log_lines_carry_the_time_and_the_script_prefix(monkeypatch, capsys):
 
 
 def test_readme_carries_each_networks_target_lines(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import readme_results
-
     monkeypatch.setattr(readme_results, "RESULTS", tmp_path)
     (tmp_path / "m.md").write_text("\n".join([
         "### LeNet-5-Caffe", "| table |", "Targets: best run at <= 1.0% error: a",
@@ -535,3 +485,80 @@ def test_readme_carries_each_networks_target_lines(monkeypatch, tmp_path):
         "  - error <= 1.0%: MET", "    (also meeting it: b 0.93% at 64.4x)",
         "- **LeNet-300-100, 3 seeds**: best run at <= 1.8% error: d",
         "  - error <= 1.8%: MISSED", "    (lowest error at >= 10x: e)"]
+
+
+def test_readme_results_block_regenerates_from_the_stored_results():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split(readme_results.START, 1)[1].split(readme_results.END, 1)[0]
+    assert block == "\n" + readme_results.render() + "\n"
+
+
+def test_results_markdown_regenerates_from_the_stored_results():
+    stored = resultfiles.STORED
+    assert report.results_markdown(stored) == (stored / "RESULTS.md").read_text()
+    for name in ("mnist", *report.SEED_STUDIES):
+        payload = json.loads((stored / f"{name}.json").read_text())
+        assert mnist_report.mnist_markdown(payload) + "\n" == (stored / f"{name}.md").read_text()
+
+
+def test_a_step_the_timed_run_did_not_have_adds_no_minutes(monkeypatch, tmp_path):
+    monkeypatch.setattr(readme_results, "RESULTS", tmp_path)
+    (tmp_path / "run_all.json").write_text(json.dumps(  # before the tiers: the estimate is used
+        {"quick": False, "started": "2026-11-22T05:23:49", "seconds_total": 960, "cpus": 2,
+         "steps": [{"script": "bench_mnist.py", "seconds": 600},
+                   {"script": "bench_tfmot.py", "seconds": 60},
+                   {"script": "bench_budgets.py", "seconds": 300}]}))
+    (tmp_path / "mnist.json").write_text(json.dumps(
+        {"runs": [{"seconds": 120, "schedule": "per-layer"}], "invocations": []}))
+    before = readme_results.render()
+    assert "`make bench` 3 min, `make bench-extra` 5 min." in before  # 120 s + 60 s; 300 s
+    monkeypatch.setattr(run_all, "STEPS", run_all.STEPS + (
+        run_all.Step("bench_new_core.py"), run_all.Step("bench_new_extra.py", tier="extra")))
+    assert readme_results.render() == before
+
+
+def test_results_go_where_the_environment_says_else_beside_the_stored_ones(monkeypatch, tmp_path):
+    monkeypatch.delenv(resultfiles.RESULTS_ENV, raising=False)
+    stored = ROOT / "benchmarks" / "results"
+    assert resultfiles.results_dir() == stored
+    assert resultfiles.results_dir(quick=True) == stored / "quick"  # never over the stored ones
+    assert resultfiles.work_dir("mnist") == stored / "_work" / "mnist"
+    monkeypatch.setenv(resultfiles.RESULTS_ENV, str(tmp_path))
+    assert resultfiles.results_dir() == resultfiles.results_dir(quick=True) == tmp_path.resolve()
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    path = tmp_path / "r.json"
+    resultfiles.write_text(path, "old")
+
+    def write_half(tmp):
+        tmp.write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        resultfiles._replace_atomically(path, write_half)
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["r.json"]
+    resultfiles.write_json(tmp_path / "new" / "r.json", {"b": 1, "a": [2]})
+    assert (tmp_path / "new" / "r.json").read_text() == '{\n  "a": [\n    2\n  ],\n  "b": 1\n}\n'
+
+
+@pytest.mark.parametrize("how", ["file", "module"])
+@pytest.mark.parametrize("script", ["run_all", "bench_mnist"])
+def test_scripts_run_as_files_from_anywhere_and_as_modules_from_the_root(tmp_path, how, script):
+    command = ([str(ROOT / "benchmarks" / f"{script}.py")] if how == "file"
+               else ["-m", f"benchmarks.{script}"])
+    result = subprocess.run([sys.executable, *command, "--help"], cwd=tmp_path if how == "file"
+                            else ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage:") and "--quick" in result.stdout
+
+
+def test_a_spawned_worker_imports_what_it_runs():
+    import concurrent.futures
+    import multiprocessing
+
+    task = planning.make_task((0, "vgg", "tri-state", 1e-5, "per-layer"),
+                              {"finetune_epochs": {"vgg": 0}}, first_seed=0)
+    context = multiprocessing.get_context("spawn")  # as the worker pool: TensorFlow cannot fork
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as workers:
+        assert workers.submit(pool.run_cost, task).result(timeout=120) == 4.0  # vgg 2x, tri-state 2x
