@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 
 import tf_neuronselect as ns
+from tests.helpers.resume import assert_backup_resumes_exactly
 from tf_neuronselect.cli.main import main as cli_main
 from tf_neuronselect.exporting import atomic
 
@@ -534,9 +535,6 @@ def test_cli_refuses_existing_outputs(tmp_path, capsys, keras_file):
 
 # --------------------------------------------------------------------------------------------
 # Faults: interrupted and resumed training
-
-
-from tests.test_optimizers import assert_backup_resumes_exactly  # noqa: E402
 
 
 def test_backup_and_restore_resumes_proximal_adam_with_tri_state_gates(tmp_path):

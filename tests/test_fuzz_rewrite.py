@@ -13,8 +13,6 @@ Any failure found that way becomes an explicit regression test below.
 """
 
 import os
-import pathlib
-import sys
 
 import keras
 import numpy as np
@@ -25,11 +23,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 import tf_neuronselect as ns
+from tests.helpers import random_graphs
 from tf_neuronselect.surgery.graph import ModelGraph
 from tf_neuronselect.surgery.rewrite import rebuild
-
-sys.path.insert(0, str(pathlib.Path(__file__).parent))  # tests/ is not a package
-import random_graphs  # noqa: E402
 
 L = keras.layers
 GRAPHS = int(os.environ.get("NS_FUZZ_GRAPHS", "125"))

@@ -1,18 +1,13 @@
 """Equivalence of shrunk models, plan bookkeeping, and refusals with exact messages."""
 
 import json
-import pathlib
-import sys
 
 import keras
 import numpy as np
 import pytest
 
 import tf_neuronselect as ns
-
-# tests/ is not a package and pyproject sets no pythonpath: make model_zoo importable.
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
-import model_zoo  # noqa: E402
+from tests.helpers import model_zoo
 
 L = keras.layers
 

@@ -1,8 +1,5 @@
 """Property test: random small DAGs with random dead units shrink to equivalent models."""
 
-import pathlib
-import sys
-
 import keras
 import numpy as np
 from hypothesis import given
@@ -10,9 +7,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 import tf_neuronselect as ns
-
-sys.path.insert(0, str(pathlib.Path(__file__).parent))  # tests/ is not a package
-import model_zoo  # noqa: E402
+from tests.helpers import model_zoo
 
 L = keras.layers
 OPS = ["conv1", "conv3", "dense", "bn", "add", "concat", "pool", "relu"]
