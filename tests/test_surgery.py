@@ -8,6 +8,7 @@ import pytest
 
 import tf_neuronselect as ns
 from tests.helpers import model_zoo
+from tests.helpers.errors import exactly
 
 L = keras.layers
 
@@ -238,9 +239,13 @@ def test_nested_model_is_refused():
 
 def test_bad_arguments():
     model = model_zoo.mlp()
-    with pytest.raises(ValueError, match="round_to"):
+    with pytest.raises(ValueError, match=exactly(
+            "shrink: expected `round_to` to be None or a positive int such as 8. Received: "
+            "round_to=0.")):
         ns.shrink(model, round_to=0)
-    with pytest.raises(ValueError, match="tol"):
+    with pytest.raises(ValueError, match=exactly(
+            "shrink: expected `tol` to be a finite float >= 0. Received: tol=-1.0. Pass a value "
+            "such as tol=1e-3 (0 disables this term).")):
         ns.shrink(model, tol=-1.0)
 
 
