@@ -48,7 +48,8 @@ def test_one_step_equals_sgd_step_then_closed_form_prox(rng):
     hidden = model.get_layer("hidden")
     np.testing.assert_allclose(hidden.kernel.numpy(), expected[:-1], atol=1e-5)
     np.testing.assert_allclose(hidden.bias.numpy(), expected[-1], atol=1e-5)
-    assert not np.allclose(hidden.kernel.numpy(), kernel0) and bias0 is not None
+    assert not np.allclose(hidden.kernel.numpy(), kernel0)
+    assert not np.allclose(hidden.bias.numpy(), bias0)
 
 
 def test_penalty_is_not_counted_twice_under_a_proximal_optimizer(rng):
@@ -175,14 +176,22 @@ def test_save_and_resume_equals_uninterrupted_training(tmp_path, rng, make_optim
                                rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("cls", [ns.ProximalSGD, ns.ProximalAdam])
-def test_optimizer_config_round_trip(cls):
-    optimizer = cls(learning_rate=0.03)
-    config = optimizer.get_config()
-    assert cls.from_config(config).get_config() == config
+@pytest.mark.parametrize("cls, arguments", [
+    (ns.ProximalSGD, {"learning_rate": 0.03, "momentum": 0.8, "nesterov": True,
+                      "weight_decay": 1e-4, "clipnorm": 2.0, "name": "prox_sgd"}),
+    (ns.ProximalAdam, {"learning_rate": 0.03, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-6,
+                       "amsgrad": True, "name": "prox_adam"}),
+], ids=["ProximalSGD", "ProximalAdam"])
+def test_optimizer_config_round_trip_keeps_the_constructor_arguments(cls, arguments):
+    optimizer = cls(**arguments)
     serialized = keras.optimizers.serialize(optimizer)
     assert serialized["registered_name"] == f"tf_neuronselect>{cls.__name__}"
-    assert type(keras.optimizers.deserialize(serialized)) is cls
+    copies = {"original": optimizer, "from_config": cls.from_config(optimizer.get_config()),
+              "deserialize": keras.optimizers.deserialize(serialized)}
+    for how, copy in copies.items():
+        assert type(copy) is cls, how
+        config = copy.get_config()
+        assert {key: config[key] for key in arguments} == pytest.approx(arguments), how
 
 
 def test_mixed_float16_training_still_gives_exact_zeros(rng):
