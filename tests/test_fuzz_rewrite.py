@@ -5,7 +5,8 @@ to the plan's) or be refused with a ValueError that says what was expected and h
 One graph is checked under several masks (weights are reset between masks), so a CI run covers
 ``GRAPHS * MASKS_PER_GRAPH`` >= 500 cases in about two minutes.
 
-CI runs are derandomized (the same cases every run). For a deeper, random search run e.g.::
+CI runs are derandomized (the same cases every run), and a failure names its graph's layers,
+mask seed, mask and dead share. For a deeper, random search run e.g.::
 
     NS_FUZZ_RANDOM=1 NS_FUZZ_GRAPHS=2000 .venv/bin/python -m pytest tests/test_fuzz_rewrite.py
 
@@ -75,8 +76,8 @@ def test_random_graphs_rewrite_exactly_or_are_refused():
                 outcomes.append(check_case(model, x, round_to))
             except AssertionError as failure:
                 summary = ", ".join(f"{type(l).__name__}" for l in model.layers)
-                raise AssertionError(f"mask {mask} (share {share}, round_to {round_to}) on "
-                                     f"[{summary}]: {failure}") from failure
+                raise AssertionError(f"seed {seed}, mask {mask} (share {share}, round_to "
+                                     f"{round_to}) on [{summary}]: {failure}") from failure
 
     run()
     assert len(outcomes) >= min(MIN_CASES, GRAPHS * MASKS_PER_GRAPH)
