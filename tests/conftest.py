@@ -12,6 +12,17 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
+# Fixtures that make every test using them slow: `run_all.py --quick` in tests/test_benchmarks.py
+# (about five minutes). Marked here so that make test-fast leaves them out.
+SLOW_FIXTURES = {"quick_results"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_keras_state():
     # Layer names and random seeds would otherwise depend on which tests ran before.

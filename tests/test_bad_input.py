@@ -537,6 +537,7 @@ def test_cli_refuses_existing_outputs(tmp_path, capsys, keras_file):
 # Faults: interrupted and resumed training
 
 
+@pytest.mark.slow
 def test_backup_and_restore_resumes_proximal_adam_with_tri_state_gates(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(96, 10)).astype("float32")

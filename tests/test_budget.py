@@ -195,6 +195,7 @@ def test_layer_strengths_skip_grouped_convolutions():
     assert set(ns.layer_strengths(model, 1e-3)) == {"plain", "head"}
 
 
+@pytest.mark.slow
 def test_multiply_add_budget_is_met_on_digits():
     data, x, model = _digits_budget_setup()
     before = ns.make_plan(model).macs_before

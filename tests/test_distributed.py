@@ -10,6 +10,7 @@ import pytest
 # Run as a module from the repository root, so the script imports tests.helpers like a test.
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCRIPT = "tests.distributed_script"
+pytestmark = pytest.mark.slow  # a subprocess training on two logical CPUs
 
 
 @pytest.mark.distributed

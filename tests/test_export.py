@@ -451,6 +451,7 @@ _CLEAN_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_artifacts_run_without_tf_neuronselect(tmp_path):
     model = _build("lenet_bn")
     ns.export(model, tmp_path / "out", formats=("saved_model", "tflite"))

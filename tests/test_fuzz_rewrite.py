@@ -52,6 +52,7 @@ def check_case(model, x, round_to=None):
     return "exact"
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1")
 def test_random_graphs_rewrite_exactly_or_are_refused():
     outcomes = []

@@ -23,6 +23,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCRIPT = "tests.multiworker_script"
 TIMEOUT = 240
 WORKERS = 2
+pytestmark = pytest.mark.slow  # worker subprocesses
 
 
 def free_ports(count):

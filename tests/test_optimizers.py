@@ -71,6 +71,7 @@ def test_plain_optimizer_uses_the_penalty_as_a_subgradient(rng):
     assert float(sum(model.losses)) > 0.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer, strength", [
     (lambda: ns.ProximalSGD(0.05, momentum=0.9), 0.05),
     (lambda: ns.ProximalSGD(0.05, momentum=0.9, nesterov=True), 0.05),
@@ -91,6 +92,7 @@ def test_group_lasso_mlp_ends_with_exact_zero_units_and_keeps_accuracy(rng, opti
     assert model.evaluate(x_test, y_test, verbose=0)[1] >= 0.95
 
 
+@pytest.mark.slow
 def test_gate_l1_prox_kills_gates_exactly_and_keeps_accuracy(rng):
     x, y = _task(rng)
     model = _mlp(None, gate=ns.Gate(l1=0.15, name="gate"))
@@ -110,6 +112,7 @@ def _linear_regression_net(penalty):
     return keras.Model(inputs, keras.layers.Dense(1, use_bias=False)(hidden))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("penalty", [
     lambda: ns.DropNeuron(lo=0.2),
     lambda: ns.GroupLasso(0.2, groups="outgoing", scale_by_group_size=False),
@@ -156,6 +159,7 @@ def test_l2_regularizer_is_smooth_and_needs_no_warning(rng):
     assert not [w for w in caught if "no proximal step" in str(w.message)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make_optimizer", [
     lambda: ns.ProximalSGD(0.05, momentum=0.9), lambda: ns.ProximalAdam(0.01)])
 def test_save_and_resume_equals_uninterrupted_training(tmp_path, rng, make_optimizer):
@@ -194,6 +198,7 @@ def test_optimizer_config_round_trip_keeps_the_constructor_arguments(cls, argume
         assert {key: config[key] for key in arguments} == pytest.approx(arguments), how
 
 
+@pytest.mark.slow
 def test_mixed_float16_training_still_gives_exact_zeros(rng):
     keras.mixed_precision.set_global_policy("mixed_float16")
     x, y = _task(rng)
@@ -220,6 +225,7 @@ def test_learning_rate_schedule_sets_the_prox_step(rng):
     np.testing.assert_array_equal(model.get_layer("hidden").kernel.numpy(), before)
 
 
+@pytest.mark.slow
 def test_backup_and_restore_resumes_gates_penalties_and_optimizer_state(tmp_path, rng):
     x, y = _task(rng, n=128)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -233,6 +239,7 @@ def test_backup_and_restore_resumes_gates_penalties_and_optimizer_state(tmp_path
     assert_backup_resumes_exactly(fresh, x, y, tmp_path / "backup", steps_per_epoch=4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make_optimizer", [
     lambda: ns.ProximalSGD(0.05, momentum=0.9), lambda: ns.ProximalAdam(0.01)])
 def test_resume_tolerance_catches_a_lost_optimizer_state(rng, make_optimizer):

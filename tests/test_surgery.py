@@ -288,6 +288,7 @@ def test_shrunk_model_saves_and_loads_without_the_library(tmp_path):
     assert_equivalent(model, loaded, model_zoo.random_inputs(model, rng))
 
 
+@pytest.mark.slow  # full-depth ResNet50 and MobileNetV2
 @pytest.mark.parametrize("name", ["mobilenet_v2", "resnet50"])
 def test_keras_applications_stay_exact(name):
     if name == "mobilenet_v2":

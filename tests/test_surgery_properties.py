@@ -10,6 +10,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -49,6 +50,7 @@ def _step(data, tensors):
     return L.Conv2D(width, 1, activation=activation)(src)
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None, print_blob=True,
           derandomize=os.environ.get("NS_FUZZ_RANDOM") != "1")
 @given(st.data())

@@ -42,6 +42,7 @@ OPTIMIZERS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_removal_mid_training_gives_the_same_weights(rng, name):
     x, y = _data(rng)
