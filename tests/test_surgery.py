@@ -13,12 +13,6 @@ from tests.helpers.errors import exactly
 L = keras.layers
 
 
-@pytest.fixture(autouse=True)
-def _fresh_session():
-    keras.backend.clear_session()
-    yield
-
-
 def assert_equivalent(model, shrunk, x):
     before = keras.ops.convert_to_numpy(model(x, training=False))
     after = keras.ops.convert_to_numpy(shrunk(x, training=False))
