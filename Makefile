@@ -9,7 +9,7 @@ ifneq ($(wildcard ../shared/data/mnist.npz),)
 export NEURONSELECT_DATA ?= $(abspath ../shared/data)
 endif
 
-.PHONY: install test demo bench bench-extra bench-quick clean
+.PHONY: install test test-fast demo bench bench-extra bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+# The quick loop: everything but the tests marked slow (multi-epoch training, subprocesses,
+# property sweeps, full-size Keras applications, the benchmarks' run_all --quick). CI runs
+# make test.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 demo: $(STAMP)
 	$(BIN)/neuronselect demo --out saved_models/demo --overwrite

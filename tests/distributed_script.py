@@ -1,6 +1,7 @@
 """Trains one model on one device and under MirroredStrategy on two logical CPUs; prints JSON.
 
-Run as a separate process by test_distributed.py: logical devices must be configured before
+Run as a separate process by test_distributed.py (``python -m tests.distributed_script sgd``
+from the repository root): logical devices must be configured before
 TensorFlow initialises, which a pytest process has already done.
 """
 
@@ -19,7 +20,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tf_neuronselect as ns  # noqa: E402,F401
-from dist_model import build  # noqa: E402  (tests/ is on sys.path: run as a script)
+from tests.helpers.dist_model import build  # noqa: E402
 
 
 def train(optimizer_name, strategy=None):

@@ -6,7 +6,7 @@ TriStateReLU, with ProximalSGD and with ProximalAdam) under the strategy and wri
 weights to ``<out>/worker<i>.npz``; worker 0 then trains the same models on one device, outside
 the strategy, and writes ``<out>/single.npz`` for the comparison.
 
-Usage: TF_CONFIG=... python tests/multiworker_script.py OUT_DIR
+Usage (from the repository root): TF_CONFIG=... python -m tests.multiworker_script OUT_DIR
 """
 
 import json
@@ -27,7 +27,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tf_neuronselect as ns  # noqa: E402,F401
-from dist_model import build  # noqa: E402  (tests/ is on sys.path: run as a script)
+from tests.helpers.dist_model import build  # noqa: E402
 
 
 def patch_keras_multiworker_reduce(strategy):

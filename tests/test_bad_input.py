@@ -30,6 +30,7 @@ import pytest
 
 import tf_neuronselect as ns
 from neuronselect import main as cli_main
+from tests.helpers.resume import assert_backup_resumes_exactly
 from tf_neuronselect.exporting import atomic
 
 L = keras.layers
@@ -536,9 +537,7 @@ def test_cli_refuses_existing_outputs(tmp_path, capsys, keras_file):
 # Faults: interrupted and resumed training
 
 
-from tests.test_optimizers import assert_backup_resumes_exactly  # noqa: E402
-
-
+@pytest.mark.slow
 def test_backup_and_restore_resumes_proximal_adam_with_tri_state_gates(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(96, 10)).astype("float32")

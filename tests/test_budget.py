@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 import tf_neuronselect as ns
+from tests.helpers.errors import exactly
+from tests.helpers.litert_clock import LiteRTClock
 from tf_neuronselect import datasets
 from tf_neuronselect.training import scale_strengths
 from tf_neuronselect.training import strength_of
@@ -60,7 +62,7 @@ def test_controller_pushes_holds_and_backs_off():
     assert budget.factor(800) == 0.5  # too small
 
 
-def test_strength_scaling_retraces_and_syncs_gate_config(rng):
+def test_strength_scaling_syncs_gate_config():
     inputs = keras.Input((4,))
     x = keras.layers.Dense(6, kernel_regularizer=ns.GroupLasso(0.01), name="d")(inputs)
     x = ns.Gate(l1=0.02, name="g")(x)
@@ -71,16 +73,72 @@ def test_strength_scaling_retraces_and_syncs_gate_config(rng):
     assert model.get_layer("g").get_config()["l1"] == pytest.approx(0.06)
 
 
+class _CountTraces(keras.layers.Layer):
+    """Identity whose Python body runs once per trace of a step that calls it, not per step."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.traces = 0
+
+    def call(self, x):
+        self.traces += 1
+        return x
+
+
+def _traced_fit(rng, budget):
+    """Three epochs at learning rate 0 (the weights stay put): the traces that started in
+    each epoch, the loss of each epoch, and the group lasso sum of the penalized kernel."""
+    inputs = keras.Input((4,))
+    counter = _CountTraces()
+    x = keras.layers.Dense(6, kernel_regularizer=ns.GroupLasso(0.01), name="d")(counter(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(1)(x))
+    model.compile(keras.optimizers.SGD(0.0), "mse")
+    if budget is None:  # a budget already on target: it never rescales
+        budget = ns.SizeBudget(params=model.count_params())
+    starts = []
+    seen = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: starts.append(
+        counter.traces))
+    x_data = rng.normal(size=(32, 4)).astype("float32")
+    history = model.fit(x_data, rng.normal(size=(32, 1)), epochs=3, batch_size=8, verbose=0,
+                        shuffle=False, callbacks=[seen, budget])
+    traces = np.diff(starts + [counter.traces]).tolist()
+    kernel = model.get_layer("d").kernel.numpy()
+    group_lasso = np.sqrt(4) * np.linalg.norm(kernel, axis=0).sum()
+    return traces, history.history["loss"], group_lasso
+
+
+@pytest.mark.filterwarnings("ignore:SizeBudget. the model ended")
+def test_budget_update_retraces_the_train_step_with_the_new_strengths(rng):
+    # A target far below the model: every epoch ends with a push (x3) and a retrace.
+    traces, loss, group_lasso = _traced_fit(rng, ns.SizeBudget(params=1, max_factor=3.0))
+    assert traces[0] >= 1 and traces[1] >= 1 and traces[2] >= 1, traces
+    # The weights do not move, so the loss only changes by the penalty's strength: 0.01, then
+    # 0.03, then 0.09 times the group lasso sum. A step that was not traced again would keep
+    # 0.01 baked in.
+    assert loss[1] - loss[0] == pytest.approx(0.02 * group_lasso, rel=1e-4)
+    assert loss[2] - loss[1] == pytest.approx(0.06 * group_lasso, rel=1e-4)
+    # Control: a budget that holds its strengths traces once and keeps its loss.
+    held_traces, held_loss, _ = _traced_fit(np.random.default_rng(0), None)
+    assert held_traces[0] >= 1 and held_traces[1:] == [0, 0], held_traces
+    assert held_loss[2] == pytest.approx(held_loss[0], rel=1e-6)
+
+
 def test_budget_rejects_bad_targets_and_models_without_penalties(rng):
-    with pytest.raises(ValueError, match="exactly one target"):
-        ns.SizeBudget()
-    with pytest.raises(ValueError, match="exactly one target"):
-        ns.SizeBudget(params=10, macs=10)
-    with pytest.raises(ValueError, match="positive int"):
+    for kwargs, received in (({}, "params=None, macs=None"), ({"params": 10, "macs": 10},
+                                                             "params=10, macs=10")):
+        with pytest.raises(ValueError, match=exactly(
+                "SizeBudget: expected exactly one target, `params` or `macs`. Received: "
+                f"{received}. How to fix: pass e.g. SizeBudget(params=50_000).")):
+            ns.SizeBudget(**kwargs)
+    with pytest.raises(ValueError, match=exactly(
+            "SizeBudget: expected `macs` to be a positive int. Received: macs=-3.")):
         ns.SizeBudget(macs=-3)
     model = _mlp((8,), 4)
     model.compile("sgd", "mse")
-    with pytest.raises(ValueError, match="penalties to adapt"):
+    with pytest.raises(ValueError, match=exactly(
+            "SizeBudget: expected penalties to adapt. Received: a model with no GroupLasso / "
+            "SparseGroupLasso / DropNeuron / L1 penalty, Gate or TriStateReLU. How to fix: attach "
+            "one with tf_neuronselect.add_penalty(model, GroupLasso(1e-4)) or use Gate layers.")):
         model.fit(rng.normal(size=(8, 4)), rng.normal(size=(8, 10)), epochs=1, verbose=0,
                   callbacks=[ns.SizeBudget(params=10)])
 
@@ -105,7 +163,9 @@ def test_layer_strengths_macs_depth_and_uniform_rules():
     np.testing.assert_allclose(list(depth.values()), [small, 2.5 * small, 2.5 * small])
     assert ns.layer_strengths(model, 0.5, rule="uniform") == {
         "fc1": 0.5, "fc2": 0.5, "head": 0.5}
-    with pytest.raises(ValueError, match="rule"):
+    with pytest.raises(ValueError, match=exactly(
+            "layer_strengths: expected `rule` to be one of 'params', 'macs', 'depth', 'uniform'. "
+            "Received: rule='size'. Pass one of the listed values.")):
         ns.layer_strengths(model, 1.0, rule="size")
 
 
@@ -121,15 +181,13 @@ def test_apply_layer_strengths_puts_each_strength_on_its_layer():
     drop = with_strength(ns.DropNeuron(li=0.2, lo=0.1, l1=0.02), 0.4)
     assert (drop.li, drop.lo, drop.l1) == pytest.approx((0.4, 0.2, 0.04))
     assert strength_of(drop) == pytest.approx(0.4)
-    with pytest.raises(TypeError, match="strengths"):
+    with pytest.raises(TypeError, match=exactly(
+            "apply_layer_strengths: expected `strengths` to be a dict {layer name: strength} such "
+            "as layer_strengths(...) returns. Received: list.")):
         ns.apply_layer_strengths(model, ns.GroupLasso(), [0.1])
 
 
 def test_layer_strengths_skip_grouped_convolutions():
-    import keras
-
-    import tf_neuronselect as ns
-
     inputs = keras.Input((8, 8, 4))
     x = keras.layers.Conv2D(4, 3, groups=2, name="grouped")(inputs)
     x = keras.layers.Conv2D(6, 3, name="plain")(x)
@@ -137,6 +195,7 @@ def test_layer_strengths_skip_grouped_convolutions():
     assert set(ns.layer_strengths(model, 1e-3)) == {"plain", "head"}
 
 
+@pytest.mark.slow
 def test_multiply_add_budget_is_met_on_digits():
     data, x, model = _digits_budget_setup()
     before = ns.make_plan(model).macs_before
@@ -283,16 +342,36 @@ def test_latency_of_an_unchanged_architecture_is_pooled():
     assert budget.size() == 9.0
 
 
-def test_latency_is_measured_with_litert():
+def test_latency_is_the_median_milliseconds_per_litert_invoke(monkeypatch):
+    # Each invoke really runs in LiteRT and costs, on the fake clock, 1 ms in the first timed
+    # round, 4 ms in the second and 2 ms in the third: the median per call is 2 ms (the mean
+    # would be 2.33, the minimum 1, a total per round 10).
+    costs = {0: 1e-3, 1: 4e-3, 2: 2e-3}
+    clock = LiteRTClock(lambda call: 0.0 if call.index < 2 else costs[(call.index - 2) // 5])
+    clock.install(monkeypatch)
+    milliseconds = ns.tflite_latency_ms(_tiny_gate_model(), batch_size=3, num_threads=2,
+                                        rounds=3, iterations=5, warmup=2)
+    assert milliseconds == pytest.approx(2.0)
+    assert len(clock.invokes) == 2 + 3 * 5
+    assert {(call.batch, call.threads) for call in clock.invokes} == {(3, 2)}
+
+
+def test_latency_fraction_is_the_current_over_the_reference_time(monkeypatch):
+    # The reference file (the model when training started) costs 2 ms per invoke, the current
+    # one 0.5 ms: the size is 0.25, whatever the two architectures are.
+    clock = LiteRTClock(lambda call: 2e-3 if "reference" in call.path else 5e-4)
+    clock.install(monkeypatch)
     model = _tiny_gate_model()
-    milliseconds = ns.tflite_latency_ms(model, rounds=2, iterations=5, warmup=1)
-    assert 0 < milliseconds < 1000
-    budget = ns.LatencyBudget(fraction=0.5, rounds=2, iterations=5)
     model.compile("sgd", "mse")
+    budget = ns.LatencyBudget(fraction=0.5, rounds=2, iterations=5)
     budget.set_model(model)
     budget.on_train_begin()
-    assert 0 < budget.size() < 100  # same model as the reference: a ratio near 1
-    with pytest.warns(UserWarning, match="LatencyBudget: the model ended at latency_fraction="):
+    assert budget.size() == pytest.approx(0.25)
+    paths = [call.path for call in clock.invokes]
+    # Both files, interleaved: 10 warm-up calls, then 2 rounds of 5 timed calls each.
+    assert len(set(paths)) == 2 and len(paths) == 2 * (10 + 2 * 5)
+    with pytest.warns(UserWarning, match=r"LatencyBudget: the model ended at "
+                                         r"latency_fraction=0\.25, target 0\.5 "):
         budget.on_train_end()
     assert budget.timer._reference is None  # the reference file is cleaned up
 

@@ -13,6 +13,8 @@ import pytest
 import tf_neuronselect as ns
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+# Every test starts the command line in a subprocess (5 to 40 s each).
+pytestmark = pytest.mark.slow
 
 
 def run(*args, timeout=600):

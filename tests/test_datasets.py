@@ -48,9 +48,12 @@ def test_idx_files(tmp_path, rng, compress):
 
 
 def test_environment_variable(tmp_path, rng, monkeypatch):
-    np.savez(tmp_path / "mnist.npz", **_fake_arrays(rng))
+    arrays = _fake_arrays(rng)
+    np.savez(tmp_path / "mnist.npz", **arrays)
     monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path))
-    assert datasets.load("mnist").source.endswith("mnist.npz")
+    data = datasets.load("mnist")
+    assert data.source == str(tmp_path / "mnist.npz")
+    np.testing.assert_array_equal(data.y_test, arrays["y_test"])
 
 
 def test_wrong_npz_keys_are_named(tmp_path):

@@ -7,15 +7,18 @@ import sys
 
 import pytest
 
-SCRIPT = pathlib.Path(__file__).with_name("distributed_script.py")
+# Run as a module from the repository root, so the script imports tests.helpers like a test.
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SCRIPT = "tests.distributed_script"
+pytestmark = pytest.mark.slow  # a subprocess training on two logical CPUs
 
 
 @pytest.mark.distributed
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_mirrored_training_matches_single_device(optimizer):
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), optimizer], capture_output=True, text=True, timeout=600,
-        cwd=SCRIPT.parent.parent,
+        [sys.executable, "-m", SCRIPT, optimizer], capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])

@@ -5,7 +5,8 @@ to the plan's) or be refused with a ValueError that says what was expected and h
 One graph is checked under several masks (weights are reset between masks), so a CI run covers
 ``GRAPHS * MASKS_PER_GRAPH`` >= 500 cases in about two minutes.
 
-CI runs are derandomized (the same cases every run). For a deeper, random search run e.g.::
+CI runs are derandomized (the same cases every run), and a failure names its graph's layers,
+mask seed, mask and dead share. For a deeper, random search run e.g.::
 
     NS_FUZZ_RANDOM=1 NS_FUZZ_GRAPHS=2000 .venv/bin/python -m pytest tests/test_fuzz_rewrite.py
 
@@ -13,8 +14,6 @@ Any failure found that way becomes an explicit regression test below.
 """
 
 import os
-import pathlib
-import sys
 
 import keras
 import numpy as np
@@ -25,11 +24,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 import tf_neuronselect as ns
+from tests.helpers import random_graphs
 from tf_neuronselect.surgery.graph import ModelGraph
 from tf_neuronselect.surgery.rewrite import rebuild
-
-sys.path.insert(0, str(pathlib.Path(__file__).parent))  # tests/ is not a package
-import random_graphs  # noqa: E402
 
 L = keras.layers
 GRAPHS = int(os.environ.get("NS_FUZZ_GRAPHS", "125"))
@@ -55,6 +52,7 @@ def check_case(model, x, round_to=None):
     return "exact"
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1")
 def test_random_graphs_rewrite_exactly_or_are_refused():
     outcomes = []
@@ -79,8 +77,8 @@ def test_random_graphs_rewrite_exactly_or_are_refused():
                 outcomes.append(check_case(model, x, round_to))
             except AssertionError as failure:
                 summary = ", ".join(f"{type(l).__name__}" for l in model.layers)
-                raise AssertionError(f"mask {mask} (share {share}, round_to {round_to}) on "
-                                     f"[{summary}]: {failure}") from failure
+                raise AssertionError(f"seed {seed}, mask {mask} (share {share}, round_to "
+                                     f"{round_to}) on [{summary}]: {failure}") from failure
 
     run()
     assert len(outcomes) >= min(MIN_CASES, GRAPHS * MASKS_PER_GRAPH)

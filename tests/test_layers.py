@@ -70,7 +70,6 @@ def test_layers_round_trip_through_keras_file(tmp_path, rng, complexity):
     model = _tri_state_mlp(complexity)
     inputs = keras.Input((6,))
     gated = keras.Model(inputs, ns.Gate(l1=0.01)(model(inputs)))
-    gated.get_layer(index=-1)
     x = rng.normal(size=(4, 6)).astype("float32")
     path = tmp_path / "m.keras"
     gated.save(path)

@@ -18,9 +18,12 @@ import time
 import numpy as np
 import pytest
 
-SCRIPT = pathlib.Path(__file__).with_name("multiworker_script.py")
+# Run as a module from the repository root, so the script imports tests.helpers like a test.
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SCRIPT = "tests.multiworker_script"
 TIMEOUT = 240
 WORKERS = 2
+pytestmark = pytest.mark.slow  # worker subprocesses
 
 
 def free_ports(count):
@@ -62,10 +65,10 @@ def run_workers(out_dir, timeout=TIMEOUT):
     logs = [open(out_dir / f"worker{i}.log", "w+") for i in range(WORKERS)]
     processes = [
         subprocess.Popen(
-            [sys.executable, str(SCRIPT), str(out_dir)],
+            [sys.executable, "-m", SCRIPT, str(out_dir)],
             env={**os.environ, "TF_CONFIG": tf_config(ports, i), "TF_CPP_MIN_LOG_LEVEL": "2",
                  "CUDA_VISIBLE_DEVICES": ""},
-            stdout=logs[i], stderr=subprocess.STDOUT, cwd=SCRIPT.parent.parent,
+            stdout=logs[i], stderr=subprocess.STDOUT, cwd=ROOT,
             start_new_session=True,  # own process group: killpg reaches all its children
         )
         for i in range(WORKERS)

@@ -25,11 +25,13 @@ def _outputs(notebook):
                    for o in cell.get("outputs", []))
 
 
+@pytest.mark.slow
 def test_quickstart_notebook_runs(tmp_path, monkeypatch):
     text = _outputs(execute("quickstart.ipynb", tmp_path, monkeypatch))
     assert "max output difference" in text and "TFLite vs Keras max difference" in text
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("NS_TEST_ALL_NOTEBOOKS"),
                     reason="set NS_TEST_ALL_NOTEBOOKS=1 to run every method notebook")
 @pytest.mark.parametrize("name", sorted(p.name for p in COLAB.glob("method_*.ipynb")))

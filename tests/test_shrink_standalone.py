@@ -6,6 +6,7 @@ import zipfile
 
 import keras
 import numpy as np
+import pytest
 
 import tf_neuronselect as ns
 
@@ -31,6 +32,7 @@ def _trained_looking_model(rng):
     return model
 
 
+@pytest.mark.slow
 def test_shrunk_model_loads_without_the_library(tmp_path, rng):
     model = _trained_looking_model(rng)
     compact = ns.shrink(model)

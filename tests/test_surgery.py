@@ -1,26 +1,16 @@
 """Equivalence of shrunk models, plan bookkeeping, and refusals with exact messages."""
 
 import json
-import pathlib
-import sys
 
 import keras
 import numpy as np
 import pytest
 
 import tf_neuronselect as ns
-
-# tests/ is not a package and pyproject sets no pythonpath: make model_zoo importable.
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
-import model_zoo  # noqa: E402
+from tests.helpers import model_zoo
+from tests.helpers.errors import exactly
 
 L = keras.layers
-
-
-@pytest.fixture(autouse=True)
-def _fresh_session():
-    keras.backend.clear_session()
-    yield
 
 
 def assert_equivalent(model, shrunk, x):
@@ -243,9 +233,13 @@ def test_nested_model_is_refused():
 
 def test_bad_arguments():
     model = model_zoo.mlp()
-    with pytest.raises(ValueError, match="round_to"):
+    with pytest.raises(ValueError, match=exactly(
+            "shrink: expected `round_to` to be None or a positive int such as 8. Received: "
+            "round_to=0.")):
         ns.shrink(model, round_to=0)
-    with pytest.raises(ValueError, match="tol"):
+    with pytest.raises(ValueError, match=exactly(
+            "shrink: expected `tol` to be a finite float >= 0. Received: tol=-1.0. Pass a value "
+            "such as tol=1e-3 (0 disables this term).")):
         ns.shrink(model, tol=-1.0)
 
 
@@ -288,6 +282,7 @@ def test_shrunk_model_saves_and_loads_without_the_library(tmp_path):
     assert_equivalent(model, loaded, model_zoo.random_inputs(model, rng))
 
 
+@pytest.mark.slow  # full-depth ResNet50 and MobileNetV2
 @pytest.mark.parametrize("name", ["mobilenet_v2", "resnet50"])
 def test_keras_applications_stay_exact(name):
     if name == "mobilenet_v2":

@@ -141,6 +141,7 @@ def test_optimizer_for_tri_state_scales_a_schedule():
     assert float(recipes.optimizer_for("tri-state", 0.05).learning_rate) == pytest.approx(1e-3)
 
 
+@pytest.mark.slow
 def test_tri_state_recipe_prunes_digits_and_shrinks_exactly():
     data = datasets.load("digits")
     keras.utils.set_random_seed(0)

@@ -1,4 +1,5 @@
-"""The model both distributed-training scripts train (they run as scripts from tests/)."""
+"""The model both distributed-training scripts train (``python -m tests.distributed_script``
+and ``python -m tests.multiworker_script``, from the repository root)."""
 
 import keras
 

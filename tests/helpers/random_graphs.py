@@ -18,8 +18,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 import tf_neuronselect as ns
+from tests.helpers.model_zoo import randomize_batchnorm
 from tf_neuronselect import grouping
-from tests.model_zoo import randomize_batchnorm
 
 L = keras.layers
 
