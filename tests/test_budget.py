@@ -131,7 +131,8 @@ def test_budget_rejects_bad_targets_and_models_without_penalties(rng):
                 f"{received}. How to fix: pass e.g. SizeBudget(params=50_000).")):
             ns.SizeBudget(**kwargs)
     with pytest.raises(ValueError, match=exactly(
-            "SizeBudget: expected `macs` to be a positive int. Received: macs=-3.")):
+            "SizeBudget: expected `macs` to be a positive int. Received: macs=-3. How to fix: "
+            "pass e.g. macs=50000.")):
         ns.SizeBudget(macs=-3)
     model = _mlp((8,), 4)
     model.compile("sgd", "mse")

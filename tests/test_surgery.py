@@ -234,8 +234,8 @@ def test_nested_model_is_refused():
 def test_bad_arguments():
     model = model_zoo.mlp()
     with pytest.raises(ValueError, match=exactly(
-            "shrink: expected `round_to` to be None or a positive int such as 8. Received: "
-            "round_to=0.")):
+            "shrink: expected `round_to` to be None or a positive int. Received: round_to=0. "
+            "How to fix: pass e.g. round_to=8.")):
         ns.shrink(model, round_to=0)
     with pytest.raises(ValueError, match=exactly(
             "shrink: expected `tol` to be a finite float >= 0. Received: tol=-1.0. Pass a value "

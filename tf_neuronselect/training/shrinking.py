@@ -106,8 +106,9 @@ def fit_with_shrinking(model, x=None, y=None, *, epochs=1, shrink_every=1, tol=0
     Returns:
         ``(model, history)``: the last (smallest) model and a ``ShrinkHistory``.
     """
-    # Every N steps instead: a repeating dataset with steps_per_epoch=N (a Keras epoch is N steps).
-    shrink_every = validate_positive_int(shrink_every, "shrink_every", "fit_with_shrinking")
+    shrink_every = validate_positive_int(
+        shrink_every, "shrink_every", "fit_with_shrinking", meaning="epochs between removals",
+        hint="to remove every N steps, pass a repeating dataset with steps_per_epoch=N")
     epoch = fit_kwargs.pop("initial_epoch", 0)
     wrapped = check_callbacks(fit_kwargs.pop("callbacks", None))
     history = ShrinkHistory()

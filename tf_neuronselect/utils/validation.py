@@ -56,16 +56,20 @@ def validate_choice(value, name, choices, owner):
     return value
 
 
-def validate_positive_int(value, name, owner, allow_none=False, example=1):
+def validate_positive_int(value, name, owner, allow_none=False, example=1, meaning="",
+                          hint=""):
     """Returns ``value`` if it is an int >= 1 (or None when ``allow_none``), else raises
-    ``ValueError`` naming the argument."""
+    ``ValueError`` naming the argument; ``meaning`` (e.g. "epochs between removals") and
+    ``hint`` (another way to fix it) go into the message."""
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         expected = "None or a positive int" if allow_none else "a positive int"
+        meaning = f" ({meaning})" if meaning else ""
+        hint = f"; {hint}" if hint else ""
         raise ValueError(
-            f"{owner}: expected `{name}` to be {expected}. Received: {name}={value!r}. "
-            f"How to fix: pass e.g. {name}={example}."
+            f"{owner}: expected `{name}` to be {expected}{meaning}. Received: {name}={value!r}. "
+            f"How to fix: pass e.g. {name}={example}{hint}."
         )
     return int(value)
 
