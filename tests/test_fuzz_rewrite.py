@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import tf_neuronselect as ns
 from tests.helpers import random_graphs
-from tf_neuronselect.surgery.graph import ModelGraph
+from tf_neuronselect.analysis.graph import ModelGraph
 from tf_neuronselect.surgery.rewrite import rebuild
 
 L = keras.layers

@@ -4,15 +4,15 @@ import collections
 
 import numpy as np
 
+from tf_neuronselect.analysis import slicers
+from tf_neuronselect.analysis.registry import get_slicer
 from tf_neuronselect.layers import gating
 from tf_neuronselect.selection.dead import CONSTANT_UPSTREAM
 from tf_neuronselect.selection.dead import ZERO_OUTGOING
 from tf_neuronselect.surgery import folding
 from tf_neuronselect.surgery import plan as plan_lib
-from tf_neuronselect.surgery import slicers
-from tf_neuronselect.surgery.costs import params_of
 from tf_neuronselect.surgery.costs import layer_macs
-from tf_neuronselect.surgery.registry import get_slicer
+from tf_neuronselect.surgery.costs import params_of
 
 def assemble(graph, channels, constants, statuses, notes, selections=()):
     """Layer name -> ``LayerPlan`` for every node of ``graph``, in topological order.

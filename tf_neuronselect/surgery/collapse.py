@@ -11,10 +11,10 @@ would make the model larger.
 import keras
 import numpy as np
 
-from tf_neuronselect.surgery.calls import copy_call
-from tf_neuronselect.surgery.calls import replay
-from tf_neuronselect.surgery.graph import ModelGraph
-from tf_neuronselect.surgery.graph import tensor_key
+from tf_neuronselect.analysis.graph import ModelGraph
+from tf_neuronselect.analysis.graph import tensor_key
+from tf_neuronselect.analysis.replay import copy_call
+from tf_neuronselect.analysis.replay import replay
 
 
 def _is_plain_dense(layer):

@@ -4,10 +4,10 @@ TriStateReLU's) per-channel scale into a neighbouring kernel."""
 import numpy as np
 
 from tf_neuronselect import grouping
+from tf_neuronselect.analysis.registry import get_slicer
+from tf_neuronselect.analysis.unit_slicer import UnitSlicer
 from tf_neuronselect.layers import gating
 from tf_neuronselect.utils.arrays import to_numpy
-from tf_neuronselect.surgery.registry import get_slicer
-from tf_neuronselect.surgery.unit_slicer import UnitSlicer
 
 HOMOGENEOUS = ("linear", "relu")  # act(g * z) == g * act(z) for g >= 0
 

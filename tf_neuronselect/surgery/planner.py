@@ -2,17 +2,16 @@
 
 import keras
 
+from tf_neuronselect.analysis.coupling import couple
+from tf_neuronselect.analysis.coupling import input_selections
+from tf_neuronselect.analysis.graph import ModelGraph
+from tf_neuronselect.selection.constants import propagate_constants
 from tf_neuronselect.selection.dead import check_finite
 from tf_neuronselect.selection.dead import layer_status
+from tf_neuronselect.surgery import pins
 from tf_neuronselect.surgery.assemble import assemble
-from tf_neuronselect.surgery.constants import propagate_constants
-from tf_neuronselect.surgery.constraints import build_channels
-from tf_neuronselect.surgery.constraints import input_selections
-from tf_neuronselect.surgery.constraints import keep_one_feature
-from tf_neuronselect.surgery.graph import ModelGraph
 from tf_neuronselect.surgery.plan import Plan
 from tf_neuronselect.surgery.sizes import enforce_sizes
-from tf_neuronselect.surgery.sizes import raise_on_unknown
 from tf_neuronselect.utils.validation import validate_bool
 from tf_neuronselect.utils.validation import validate_non_negative_float
 from tf_neuronselect.utils.validation import validate_positive_int
@@ -31,10 +30,13 @@ def make_plan(model, tol=0.0, round_to=None, prune_inputs=False):
     statuses = {layer.name: layer_status(layer, tol) for layer in layers}
     constants = propagate_constants(graph, statuses)
     selections = input_selections(graph) if prune_inputs else []
-    channels, unknown = build_channels(graph, constants, tol, selections)
+    coupling = couple(graph, selections)
+    pins.pin_readers(coupling, constants, tol)
+    pending = pins.pin_unknown_readers(coupling, constants)
+    channels = coupling.channels
     channels.settle()
-    raise_on_unknown(graph, unknown, channels, constants)
-    keep_one_feature(channels, selections)
+    pins.raise_on_unknown(pending, channels, constants)
+    pins.keep_one_feature(channels, selections)
     notes = enforce_sizes(graph, channels, statuses, round_to)
     plans = assemble(graph, channels, constants, statuses, notes, selections)
     return Plan(tol, round_to, plans, prune_inputs)

@@ -6,7 +6,7 @@ import dataclasses
 import keras
 import numpy as np
 
-from tf_neuronselect.surgery.graph import ModelGraph
+from tf_neuronselect.analysis.graph import ModelGraph
 from tf_neuronselect.surgery.planner import make_plan
 from tf_neuronselect.surgery.rewrite import rebuild
 

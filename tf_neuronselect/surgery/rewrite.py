@@ -5,16 +5,16 @@ import dataclasses
 import keras
 import numpy as np
 
+from tf_neuronselect.analysis.graph import ModelGraph
+from tf_neuronselect.analysis.registry import get_slicer
+from tf_neuronselect.analysis.replay import copy_call
+from tf_neuronselect.analysis.replay import replay
+from tf_neuronselect.analysis.replay import without_library_objects
 from tf_neuronselect.layers.select_features import SelectFeatures
 from tf_neuronselect.surgery import plan as plan_lib
 from tf_neuronselect.surgery.assemble import slicer_weights
-from tf_neuronselect.surgery.calls import copy_call
-from tf_neuronselect.surgery.calls import replay
-from tf_neuronselect.surgery.calls import without_library_objects
 from tf_neuronselect.surgery.collapse import collapse_linear_dense
-from tf_neuronselect.surgery.graph import ModelGraph
 from tf_neuronselect.surgery.planner import make_plan
-from tf_neuronselect.surgery.registry import get_slicer
 
 _EPSILON = 1e-3
 

@@ -1,29 +1,11 @@
 """Size rules applied after the coupling settles: never empty a layer, optional rounding of
-widths, and refusing to slice through layers nobody knows."""
+widths."""
 
 import numpy as np
 
 from tf_neuronselect import grouping
-from tf_neuronselect.surgery import slicers
-from tf_neuronselect.surgery.registry import get_slicer
-
-
-def raise_on_unknown(graph, pending, channels, constants):
-    """Raises ``ValueError`` if a dead channel could go but an unknown layer reads it."""
-    for node, key in pending:
-        hit = np.flatnonzero(channels.removable[key] & np.isfinite(constants[key]))
-        if len(hit):
-            cls = type(node.operation).__name__
-            raise ValueError(
-                f"Expected every layer that reads a removable channel to have a slicer. "
-                f"Received: layer '{node.operation.name}' of type {cls} reads channels "
-                f"{hit[:8].tolist()} of '{key[0]}', which are dead, and tf_neuronselect does "
-                f"not know how {cls} maps channels. How to fix: register a slicer with "
-                f"tf_neuronselect.register_slicer({cls}, slicer) (for an element-wise layer, "
-                "tf_neuronselect.surgery.Elementwise()), or revive those units."
-            )
-        channels.pin(key, slice(None), f"read by '{node.operation.name}', which has no slicer")
-    channels.settle()
+from tf_neuronselect.analysis import slicers
+from tf_neuronselect.analysis.registry import get_slicer
 
 
 def enforce_sizes(graph, channels, statuses, round_to):

@@ -17,10 +17,10 @@ import warnings
 import keras
 
 from tf_neuronselect.surgery.reporting import model_size
-from tf_neuronselect.utils.arrays import to_numpy
 from tf_neuronselect.training.strengths import initialize_zero_strengths
 from tf_neuronselect.training.strengths import scale_strengths
 from tf_neuronselect.training.strengths import strength_knobs
+from tf_neuronselect.utils.arrays import to_numpy
 from tf_neuronselect.utils.steps import StepCounter
 from tf_neuronselect.utils.validation import validate_non_negative_float
 from tf_neuronselect.utils.validation import validate_non_negative_int

@@ -10,7 +10,7 @@ model follows the same trajectory the big one would have, only faster.
 
 import keras
 
-from tf_neuronselect.surgery.graph import ModelGraph
+from tf_neuronselect.analysis.graph import ModelGraph
 from tf_neuronselect.surgery.planner import make_plan
 from tf_neuronselect.surgery.rewrite import keep_for_training
 from tf_neuronselect.surgery.rewrite import rebuild

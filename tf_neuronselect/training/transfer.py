@@ -11,11 +11,11 @@ import dataclasses
 import keras
 import numpy as np
 
-from tf_neuronselect.utils.arrays import to_numpy
+from tf_neuronselect.analysis.registry import get_slicer
 from tf_neuronselect.surgery import plan as plan_lib
 from tf_neuronselect.surgery.assemble import slicer_weights
-from tf_neuronselect.surgery.registry import get_slicer
 from tf_neuronselect.utils import keras_private
+from tf_neuronselect.utils.arrays import to_numpy
 
 
 def compile_like(old_model, new_model):

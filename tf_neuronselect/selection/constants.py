@@ -5,17 +5,10 @@ import keras
 import numpy as np
 
 from tf_neuronselect import grouping
+from tf_neuronselect.analysis import slicers
+from tf_neuronselect.analysis.graph import channel_count
+from tf_neuronselect.analysis.registry import get_slicer
 from tf_neuronselect.utils.arrays import to_numpy
-from tf_neuronselect.surgery import slicers
-from tf_neuronselect.surgery.registry import get_slicer
-
-
-def channel_count(shape):
-    """Channels of a tensor of ``shape`` (its last axis), or None when unknown or per-example
-    scalar."""
-    if len(shape) < 2 or shape[-1] is None:
-        return None
-    return int(shape[-1])
 
 
 def propagate_constants(graph, statuses):

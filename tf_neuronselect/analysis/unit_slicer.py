@@ -7,11 +7,11 @@ the unit kernel, input channels are outgoing groups of the first kernel.
 import numpy as np
 
 from tf_neuronselect import grouping
+from tf_neuronselect.analysis.slicers import PINNED
+from tf_neuronselect.analysis.slicers import Slicer
+from tf_neuronselect.analysis.slicers import UNITS
+from tf_neuronselect.analysis.slicers import mixing_activation
 from tf_neuronselect.utils.arrays import to_numpy
-from tf_neuronselect.surgery.slicers import PINNED
-from tf_neuronselect.surgery.slicers import UNITS
-from tf_neuronselect.surgery.slicers import Slicer
-from tf_neuronselect.surgery.slicers import mixing_activation
 
 
 class UnitSlicer(Slicer):

@@ -4,9 +4,9 @@ it must be registered explicitly rather than guessed."""
 import keras
 
 from tf_neuronselect import grouping
+from tf_neuronselect.analysis import slicers
+from tf_neuronselect.analysis.unit_slicer import UnitSlicer
 from tf_neuronselect.layers.gating import GATE_LAYERS
-from tf_neuronselect.surgery import slicers
-from tf_neuronselect.surgery.unit_slicer import UnitSlicer
 
 L = keras.layers
 _ELEMENTWISE = (L.Activation, L.ReLU, L.LeakyReLU, L.ELU, L.PReLU, L.BatchNormalization,

@@ -5,6 +5,14 @@ import keras
 from tf_neuronselect.utils import keras_private
 
 
+def channel_count(shape):
+    """Channels of a tensor of ``shape`` (its last axis), or None when unknown or per-example
+    scalar."""
+    if len(shape) < 2 or shape[-1] is None:
+        return None
+    return int(shape[-1])
+
+
 def tensor_key(tensor):
     """``(producing operation name, output index)``: a stable, printable tensor identity."""
     operation, _, index = keras_private.producer(tensor)
