@@ -6,12 +6,15 @@ into ``LatencyBudget`` (training code does not import TensorFlow). No module ins
 imports it.
 """
 
+from tf_neuronselect import analysis
 from tf_neuronselect import datasets
 from tf_neuronselect import grouping
 from tf_neuronselect import ops
 from tf_neuronselect import selection
 from tf_neuronselect import surgery
 from tf_neuronselect import training
+from tf_neuronselect.analysis.groups import UnitGroup
+from tf_neuronselect.analysis.groups import unit_groups
 from tf_neuronselect.exporting import BenchmarkResult
 from tf_neuronselect.exporting import TFLiteTimer
 from tf_neuronselect.exporting import benchmark_tflite as benchmark
@@ -30,6 +33,7 @@ from tf_neuronselect.regularizers import GroupLasso
 from tf_neuronselect.regularizers import L1
 from tf_neuronselect.regularizers import ProximalPenalty
 from tf_neuronselect.regularizers import SparseGroupLasso
+from tf_neuronselect.regularizers import UnitGroupPenalty
 from tf_neuronselect.surgery import Plan
 from tf_neuronselect.surgery import Report
 from tf_neuronselect.surgery import count_macs
@@ -70,9 +74,12 @@ __all__ = [
     "SparseGroupLasso",
     "TFLiteTimer",
     "TriStateReLU",
+    "UnitGroup",
+    "UnitGroupPenalty",
     "UnitInterval",
     "__version__",
     "add_penalty",
+    "analysis",
     "apply_layer_strengths",
     "benchmark",
     "count_macs",
@@ -91,4 +98,5 @@ __all__ = [
     "surgery",
     "tflite_latency_ms",
     "training",
+    "unit_groups",
 ]

@@ -153,7 +153,7 @@ def kill_units(model, share, rng):
     theta <= 0, width gate < 0.5) and randomizes biases and BatchNorm statistics so the dead
     units emit non-zero constants."""
     for layer in model.layers:
-        spec = grouping.unit_spec(layer)
+        spec = None if grouping.is_grouped_convolution(layer) else grouping.unit_spec(layer)
         if spec is not None:
             _kill_unit_layer(layer, spec, share, rng)
         elif isinstance(layer, ns.Gate):

@@ -66,3 +66,26 @@ class Channels:
         if reason not in self.reasons:
             self.reasons.append(reason)
         return self.reasons.index(reason)
+
+    def components(self):
+        """``{key: array}``: for every channel of every tensor, the id of the set of channels
+        linked to it (directly or through others); ids are 0, 1, ... in tensor order."""
+        offsets, total = {}, 0
+        for key, flags in self.removable.items():
+            offsets[key], total = total, total + len(flags)
+        labels = np.arange(total)
+        pairs = [(offsets[a] + index_a, offsets[b] + index_b)
+                 for a, index_a, b, index_b in self.links]
+        changed = True
+        while changed:  # label propagation: every linked pair takes the smaller label
+            changed = False
+            for left, right in pairs:
+                low = np.minimum(labels[left], labels[right])
+                if np.any(labels[left] != low) or np.any(labels[right] != low):
+                    np.minimum.at(labels, left, low)
+                    np.minimum.at(labels, right, low)
+                    changed = True
+            labels = labels[labels]
+        _, ids = np.unique(labels, return_inverse=True)
+        return {key: ids[start:start + len(self.removable[key])]
+                for key, start in offsets.items()}

@@ -2,6 +2,7 @@
 
 import keras
 
+from tf_neuronselect.analysis.nesting import inline_nested_models
 from tf_neuronselect.utils import keras_private
 
 
@@ -34,7 +35,7 @@ class ModelGraph:
 
     def __init__(self, model):
         self.name = getattr(model, "name", None)
-        self.model = _as_functional(model)
+        self.model = inline_nested_models(_as_functional(model))
         self.nodes = keras_private.nodes_in_order(self.model)
         self.consumers = {}
         self.shapes = {}
@@ -81,12 +82,6 @@ def _as_functional(model):
 
 
 def _check_operation(operation, nodes):
-    if isinstance(operation, keras.Model):
-        raise ValueError(
-            "Expected a flat model (no model used as a layer). Received: nested model "
-            f"'{operation.name}' ({type(operation).__name__}). How to fix: build one flat "
-            "functional model by calling the inner model's layers directly."
-        )
     uses = sum(1 for node in nodes if node.operation is operation)
     if uses > 1:
         raise ValueError(

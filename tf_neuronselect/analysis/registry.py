@@ -5,21 +5,23 @@ import keras
 
 from tf_neuronselect import grouping
 from tf_neuronselect.analysis import slicers
+from tf_neuronselect.analysis.op_slicers import op_slicers
 from tf_neuronselect.analysis.unit_slicer import UnitSlicer
 from tf_neuronselect.layers.gating import GATE_LAYERS
+from tf_neuronselect.utils import keras_private
 
 L = keras.layers
-_ELEMENTWISE = (L.Activation, L.ReLU, L.LeakyReLU, L.ELU, L.PReLU, L.BatchNormalization,
-                L.Dropout, L.SpatialDropout1D, L.SpatialDropout2D, L.SpatialDropout3D,
-                L.GaussianNoise, L.GaussianDropout, L.AlphaDropout, L.ActivityRegularization,
-                L.Identity)
+_ELEMENTWISE = (L.Activation, L.ReLU, L.LeakyReLU, L.ELU, L.PReLU, L.Dropout,
+                L.SpatialDropout1D, L.SpatialDropout2D, L.SpatialDropout3D, L.GaussianNoise,
+                L.GaussianDropout, L.AlphaDropout, L.ActivityRegularization, L.Identity,
+                L.Rescaling, L.Normalization)
 _SAME = (L.MaxPooling1D, L.MaxPooling2D, L.MaxPooling3D, L.AveragePooling1D,
          L.AveragePooling2D, L.AveragePooling3D, L.GlobalMaxPooling1D, L.GlobalMaxPooling2D,
          L.GlobalMaxPooling3D, L.GlobalAveragePooling1D, L.GlobalAveragePooling2D,
          L.GlobalAveragePooling3D, L.Cropping1D, L.Cropping2D, L.Cropping3D, L.UpSampling1D,
          L.UpSampling2D, L.UpSampling3D)
 _ZERO = (L.ZeroPadding1D, L.ZeroPadding2D, L.ZeroPadding3D)
-_MERGE = (L.Add, L.Subtract, L.Multiply, L.Average, L.Maximum, L.Minimum)
+_MERGE = (L.Add, L.Subtract, L.Average, L.Maximum, L.Minimum)
 _MIXING = (L.Softmax, L.LayerNormalization, L.GroupNormalization, L.UnitNormalization,
            L.Permute, L.RepeatVector)
 
@@ -29,13 +31,28 @@ _SLICERS = {}
 def _register_defaults():
     table = [(_ELEMENTWISE, slicers.Elementwise()), (_SAME, slicers.SameConstant()),
              (_ZERO, slicers.ZeroConstant()), (_MERGE, slicers.MergeSlicer()),
+             ((L.Multiply,), slicers.ProductSlicer()),
              (_MIXING, slicers.PinnedSlicer()), (GATE_LAYERS, slicers.GateLike()),
              ((L.Concatenate,), slicers.ConcatenateSlicer()),
              ((L.Flatten,), slicers.FlattenSlicer()), ((L.Reshape,), slicers.ReshapeSlicer()),
-             ((L.InputLayer,), slicers.InputSlicer())]
+             ((L.InputLayer,), slicers.InputSlicer()),
+             ((L.BatchNormalization,), slicers.BatchNormSlicer())]
     for classes, slicer in table:
         for cls in classes:
             _SLICERS[cls] = slicer
+    _SLICERS.update(op_slicers())
+    _register_applications_layers()
+
+
+def _register_applications_layers():
+    # keras.applications' own layers: ConvNeXt's per-channel LayerScale, and Inception-ResNet's
+    # `inputs[0] + inputs[1] * scale` (a merge with a constant factor).
+    layer_scale = keras_private.application_layer("convnext", "LayerScale")
+    if layer_scale is not None:
+        _SLICERS[layer_scale] = slicers.Scale("gamma", size_key="projection_dim")
+    custom_scale = keras_private.application_layer("inception_resnet_v2", "CustomScaleLayer")
+    if custom_scale is not None:
+        _SLICERS[custom_scale] = slicers.MergeSlicer()
 
 
 _register_defaults()
@@ -63,7 +80,10 @@ def get_slicer(operation):
     slicer = _SLICERS.get(type(operation))
     if slicer is None and isinstance(operation, keras.layers.Layer):
         if grouping.is_grouped_convolution(operation):
-            return _GROUPED_SLICER  # mixes channels within each group: copied unchanged
+            # One channel per group is a depthwise convolution; larger groups mix channels.
+            if slicers.is_channelwise_conv(operation):
+                return _CHANNELWISE_CONV
+            return _GROUPED_SLICER
         if grouping.unit_spec(operation) is not None:
             return _UNIT_SLICER
     return slicer
@@ -71,3 +91,4 @@ def get_slicer(operation):
 
 _UNIT_SLICER = UnitSlicer()
 _GROUPED_SLICER = slicers.PinnedSlicer()
+_CHANNELWISE_CONV = slicers.ChannelwiseConv()

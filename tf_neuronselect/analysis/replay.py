@@ -58,7 +58,8 @@ def without_library_objects(config):
 def copy_call(operation, args, kwargs, stock_only=False):
     """Calls a fresh copy of ``operation`` (same config and weights) on ``args``."""
     if not isinstance(operation, keras.layers.Layer):
-        return operation(*args, **kwargs)  # a stateless op (keras.ops call) is reused
+        # A keras.ops call: a fresh op of the same config, so the new model shares no node.
+        return type(operation).from_config(operation.get_config())(*args, **kwargs)
     config = operation.get_config()
     layer = type(operation).from_config(without_library_objects(config) if stock_only else config)
     outputs = layer(*args, **kwargs)

@@ -98,6 +98,8 @@ class Elementwise(Slicer):
 class GateLike(Elementwise):
     """Gate and TriStateReLU: a closed channel emits exactly zero whatever its input."""
 
+    constant_rule = "gate closed in '{name}'"
+
     def constant(self, layer, values, shapes):
         out = _evaluate(layer, values, shapes)
         out[gating.closed_channels(layer)] = 0.0
@@ -111,6 +113,26 @@ class MergeSlicer(Slicer):
 
     def constant(self, layer, values, shapes):
         return _evaluate(layer, values, shapes)
+
+
+class ProductSlicer(MergeSlicer):
+    """Multiply: a channel that is exactly zero in one operand is zero in the product, whatever
+    the others hold (a squeeze-and-excitation gate times a dead channel)."""
+
+    constant_rule = "multiplied by zero in '{name}'"
+
+    def constant(self, layer, values, shapes):
+        return zero_where_a_factor_is_zero(_evaluate(layer, values, shapes), values)
+
+
+def zero_where_a_factor_is_zero(result, values):
+    """``result`` with 0 in every channel where one of the multiplied ``values`` is exactly 0
+    (a factor broadcast from one channel counts for all)."""
+    result = result.copy()
+    for v in values:
+        zero = v == 0
+        result[zero if len(zero) == len(result) else np.full(len(result), zero.all())] = 0.0
+    return result
 
 
 class ConcatenateSlicer(Slicer):
@@ -179,9 +201,18 @@ def _evaluate(layer, values, shapes):
     """Runs ``layer`` on inputs that hold ``values`` at one position (all other axes 1) and
     returns the per-channel output, NaN where an input was not constant or the output varies
     along a non-channel axis."""
+    return evaluate_constant(
+        lambda arrays: layer(arrays[0] if len(arrays) == 1 else arrays, training=False),
+        values, shapes)
+
+
+def evaluate_constant(run, values, shapes):
+    """``run(arrays)`` on arrays that hold ``values`` at one position (all other axes 1): the
+    per-channel output, NaN where an input was not constant or the output varies along a
+    non-channel axis."""
     arrays = [np.nan_to_num(v).reshape((1,) * (len(s) - 1) + (-1,)).astype("float32")
               for v, s in zip(values, shapes)]
-    output = to_numpy(layer(arrays[0] if len(arrays) == 1 else arrays, training=False))
+    output = to_numpy(run(arrays))
     flat = output.reshape(-1, output.shape[-1]).astype(np.float64)
     result = flat[0].copy()
     result[np.any(flat != flat[0], axis=0)] = np.nan
@@ -189,3 +220,91 @@ def _evaluate(layer, values, shapes):
         unknown = np.isnan(v)
         result[unknown if len(v) == len(result) else np.full(len(result), unknown.any())] = np.nan
     return result
+
+
+class Scale(Elementwise):
+    """A layer that multiplies every channel by its entry of one weight (``x * gamma``, e.g.
+    ConvNeXt's LayerScale): a channel whose entry is 0 is exactly 0 whatever its input.
+
+    Args:
+        weight: attribute name of the per-channel factor.
+        size_key: the config entry holding the number of channels, if there is one.
+    """
+
+    constant_rule = "scale = 0 in '{name}'"
+
+    def __init__(self, weight="gamma", size_key=None):
+        self.weight = weight
+        self.size_key = size_key
+
+    def constant(self, layer, values, shapes):
+        out = _evaluate(layer, values, shapes)
+        out[to_numpy(getattr(layer, self.weight)).reshape(-1) == 0] = 0.0
+        return out
+
+    def config(self, layer, keep_in, keep_out):
+        config = layer.get_config()
+        if self.size_key:
+            config[self.size_key] = len(keep_out)
+        return config
+
+
+class BatchNormSlicer(Elementwise):
+    """BatchNormalization: at inference ``gamma * (x - mean) / sqrt(var + eps) + beta``, so a
+    channel whose gamma is 0 emits ``beta`` whatever its input (0 when beta is 0 too: Network
+    Slimming's sign of a dead channel)."""
+
+    constant_rule = "gamma = 0 in BatchNormalization '{name}'"
+
+    def constant(self, layer, values, shapes):
+        out = _evaluate(layer, values, shapes)
+        if layer.scale:
+            silenced = to_numpy(layer.gamma) == 0
+            beta = to_numpy(layer.beta) if layer.center else np.zeros(len(out))
+            out[silenced] = beta[silenced]
+        return out
+
+
+def apply_activation(layer, values):
+    """``layer.activation`` applied to ``values``; NaN entries stay NaN."""
+    activation = getattr(layer, "activation", None)
+    if activation is None:
+        return values
+    tensor = keras.ops.convert_to_tensor(np.nan_to_num(values).astype("float32"))
+    out = to_numpy(activation(tensor)).astype(np.float64)
+    out[np.isnan(values)] = np.nan
+    return out
+
+
+class ChannelwiseConv(Slicer):
+    """A convolution with ``groups`` equal to its input and output channels (ConvNeXt's
+    depthwise ``Conv2D(groups=C)``): output channel c reads input channel c only."""
+
+    constant_rule = "zero kernel in '{name}'"
+
+    def role(self, layer):
+        return PINNED if not is_channelwise_conv(layer) else super().role(layer)
+
+    def constant(self, layer, values, shapes):
+        kernel = to_numpy(layer.kernel).astype(np.float64)
+        taps = kernel.reshape(-1, kernel.shape[-1]).sum(axis=0)
+        silent = np.all(kernel.reshape(-1, kernel.shape[-1]) == 0, axis=0)
+        bias = to_numpy(layer.bias).astype(np.float64) if layer.use_bias else 0.0 * taps
+        inputs = values[0]
+        # Zero padding only matters for a non-zero constant under 'same' padding.
+        reachable = np.isfinite(inputs) & ((inputs == 0) | (layer.padding == "valid"))
+        live = np.where(reachable, np.nan_to_num(inputs) * taps + bias, np.nan)
+        return apply_activation(layer, np.where(silent, bias, live))
+
+    def config(self, layer, keep_in, keep_out):
+        config = layer.get_config()
+        config["filters"] = config["groups"] = len(keep_out)
+        return config
+
+
+def is_channelwise_conv(layer):
+    """True for a stock convolution whose every group is one input and one output channel."""
+    groups = getattr(layer, "groups", 1)
+    kernel = getattr(layer, "kernel", None)
+    return (groups > 1 and kernel is not None and kernel.shape[-2] == 1
+            and kernel.shape[-1] == groups)

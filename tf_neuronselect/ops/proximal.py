@@ -16,8 +16,13 @@ _TINY_SQUARED_NORM = 1e-30
 
 def group_norms(x, axis=0, keepdims=False):
     """Euclidean norm of every group of ``x`` (a group spans ``axis``), guarded against 0/0."""
-    squared = ops.sum(ops.square(x), axis=axis, keepdims=keepdims)
-    return ops.sqrt(squared + ops.cast(_TINY_SQUARED_NORM, x.dtype))
+    return norms_from_squares(ops.sum(ops.square(x), axis=axis, keepdims=keepdims))
+
+
+def norms_from_squares(squared):
+    """``sqrt(squared)`` with the same guard as ``group_norms``: for groups whose squared norms
+    were summed elsewhere (over several variables)."""
+    return ops.sqrt(squared + ops.cast(_TINY_SQUARED_NORM, squared.dtype))
 
 
 def soft_threshold(x, threshold, axis=None):

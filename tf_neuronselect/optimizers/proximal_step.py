@@ -14,6 +14,8 @@ import keras
 from tf_neuronselect import grouping
 from tf_neuronselect.optimizers.hyperparameters import validate_optimizer_arguments
 from tf_neuronselect.regularizers.base import ProximalPenalty
+from tf_neuronselect.regularizers.unit_group_penalty import UnitGroupPenalty
+from tf_neuronselect.regularizers.unit_group_penalty import joint_group_prox
 from tf_neuronselect.utils import keras_private
 
 # Smooth penalties are exact as ordinary loss terms; nothing to warn about.
@@ -27,6 +29,14 @@ class ProxTarget:
     penalty: ProximalPenalty
     kernel: int
     bias: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class JointTarget:
+    """One proximal step of a unit-group set: ``penalties[i]`` on variable ``members[i]``."""
+
+    members: tuple
+    penalties: tuple
 
 
 def _parent_path(variable):
@@ -55,9 +65,12 @@ def plan_prox_targets(variables):
     A prox whose group spans a kernel and a bias fires at whichever of the two is updated last,
     so both have taken their gradient step first.
     """
-    targets, unknown = {}, []
+    targets, unknown, sets = {}, [], {}
     for index, variable in enumerate(variables):
         penalty = getattr(variable, "regularizer", None)
+        if isinstance(penalty, UnitGroupPenalty):
+            sets.setdefault(penalty.set_name, []).append((index, penalty))
+            continue
         if penalty is None:
             continue
         if not isinstance(penalty, ProximalPenalty):
@@ -66,6 +79,10 @@ def plan_prox_targets(variables):
             continue
         bias = _find_unit_bias(variables, index, penalty) if penalty.include_bias else None
         targets[max(index, bias if bias is not None else -1)] = ProxTarget(penalty, index, bias)
+    for members in sets.values():
+        # All members take their gradient step first: the set fires at its last variable.
+        indices, penalties = zip(*members)
+        targets[max(indices)] = JointTarget(indices, penalties)
     return targets, unknown
 
 
@@ -93,8 +110,9 @@ class ProximalStepMixin:
     def build(self, variables):
         super().build(variables)
         self._prox_targets, unknown = plan_prox_targets(variables)
-        self._penalty_of = {t.kernel: t.penalty for t in self._prox_targets.values()}
-        for target in self._prox_targets.values():
+        single = [t for t in self._prox_targets.values() if isinstance(t, ProxTarget)]
+        self._penalty_of = {t.kernel: t.penalty for t in single}
+        for target in single:
             target.penalty.handled_proximally = True
         if unknown:
             _warn_unknown(type(self).__name__, unknown)
@@ -104,7 +122,9 @@ class ProximalStepMixin:
         gradient = self._without_traced_penalty(gradient, variable, index)
         super().update_step(gradient, variable, learning_rate)
         target = self._prox_targets.get(index)
-        if target is not None:
+        if isinstance(target, JointTarget):
+            self._apply_joint_prox(target, index, variable, learning_rate)
+        elif target is not None:
             self._apply_prox(target, index, variable, learning_rate)
 
     def _without_traced_penalty(self, gradient, variable, index):
@@ -136,3 +156,10 @@ class ProximalStepMixin:
         self.assign(kernel, new_kernel)
         if bias is not None:
             self.assign(bias, new_bias)
+
+    def _apply_joint_prox(self, target, index, variable, learning_rate):
+        members = [self._member(i, index, variable) for i in target.members]
+        values = [keras.ops.convert_to_tensor(m) for m in members]
+        new_values = joint_group_prox(values, target.penalties, learning_rate)
+        for member, value in zip(members, new_values):
+            self.assign(member, value)

@@ -1,19 +1,23 @@
 """Forward pass over constants: what each tensor channel emits when it does not depend on the
-input (NaN when it does). Dead units are the sources; layers transform the constants."""
+input (NaN when it does). Dead units are the sources; layers transform the constants, and some
+make new ones (a BatchNorm whose gamma is 0, a product with a zero factor, a closed gate): where
+a constant is born, the rule that made it is recorded, so ``report`` can say why a unit went."""
 
-import keras
 import numpy as np
 
 from tf_neuronselect import grouping
 from tf_neuronselect.analysis import slicers
 from tf_neuronselect.analysis.graph import channel_count
 from tf_neuronselect.analysis.registry import get_slicer
+from tf_neuronselect.analysis.slicers import apply_activation
 from tf_neuronselect.utils.arrays import to_numpy
 
 
 def propagate_constants(graph, statuses):
-    """Tensor key -> float array of per-channel constants (NaN: not constant)."""
-    constants = {}
+    """``(constants, born)``: tensor key -> float array of per-channel constants (NaN: not
+    constant), and tensor key -> ``{channel: reason}`` for the channels a node made constant
+    although what it read there was not (dead units included)."""
+    constants, born = {}, {}
     for node in graph.nodes:
         outputs = graph.output_keys_of(node)
         sizes = [channel_count(graph.shapes[k]) for k in outputs]
@@ -22,7 +26,27 @@ def propagate_constants(graph, statuses):
             if size is not None:
                 constants[key] = values if len(outputs) == 1 and values is not None \
                     and len(values) == size else np.full(size, np.nan)
-    return constants
+        if len(outputs) == 1 and outputs[0] in constants:
+            born[outputs[0]] = _born_here(graph, node, statuses, constants)
+    return constants, born
+
+
+def _born_here(graph, node, statuses, constants):
+    """``{channel: reason}`` of the output channels of ``node`` that are constant although the
+    input channel they come from is not (channel c from channel c of every input)."""
+    operation = node.operation
+    key_out = graph.output_keys_of(node)[0]
+    status = statuses.get(getattr(operation, "name", None))
+    finite = np.isfinite(constants[key_out])
+    if status is not None and len(status.dead) == len(finite):
+        return {int(j): f"{status.reasons[j]} in '{operation.name}'"
+                for j in np.flatnonzero(finite & status.dead)}
+    inputs = [constants.get(k) for k in graph.input_keys_of(node)]
+    if not inputs or any(v is None or len(v) != len(finite) for v in inputs):
+        return {}
+    varied = np.any([np.isnan(v) for v in inputs], axis=0)
+    rule = getattr(get_slicer(operation), "constant_rule", "constant output of '{name}'")
+    return {int(j): rule.format(name=operation.name) for j in np.flatnonzero(finite & varied)}
 
 
 def _node_constant(graph, node, statuses, constants):
@@ -62,14 +86,3 @@ def unit_constant(layer, status, inputs):
 def _bias(layer, spec, units):
     bias = getattr(layer, spec.bias, None) if spec.bias else None
     return np.zeros(units) if bias is None else to_numpy(bias).astype(np.float64)
-
-
-def apply_activation(layer, values):
-    """``layer.activation`` applied to ``values``; NaN entries stay NaN."""
-    activation = getattr(layer, "activation", None)
-    if activation is None:
-        return values
-    tensor = keras.ops.convert_to_tensor(np.nan_to_num(values).astype("float32"))
-    out = to_numpy(activation(tensor)).astype(np.float64)
-    out[np.isnan(values)] = np.nan
-    return out

@@ -14,9 +14,11 @@ from tf_neuronselect.surgery import plan as plan_lib
 from tf_neuronselect.surgery.costs import layer_macs
 from tf_neuronselect.surgery.costs import params_of
 
-def assemble(graph, channels, constants, statuses, notes, selections=()):
+def assemble(graph, channels, constants, statuses, notes, selections=(), born=None):
     """Layer name -> ``LayerPlan`` for every node of ``graph``, in topological order.
-    ``selections``: input-side tensor keys whose unused features a ``SelectFeatures`` drops."""
+    ``selections``: input-side tensor keys whose unused features a ``SelectFeatures`` drops;
+    ``born``: where constants were made and why (from ``propagate_constants``)."""
+    causes = _group_causes(channels, born or {})
     scales = {"in": {}, "out": {}}
     gates = {node.operation.name: _plan_gate(graph, node, channels, scales)
              for node in graph.nodes if isinstance(node.operation, gating.GATE_LAYERS)}
@@ -24,7 +26,8 @@ def assemble(graph, channels, constants, statuses, notes, selections=()):
     for node in graph.nodes:
         name = node.operation.name
         plans[name] = gates.get(name) or _plan_node(graph, node, channels, constants, scales)
-        _describe_units(plans[name], node, graph, channels, constants, statuses.get(name))
+        _describe_units(plans[name], node, graph, channels, constants, statuses.get(name),
+                        causes)
         plans[name].notes = notes.get(name, []) + plans[name].notes
     for key in selections:
         _plan_selection(plans[key[0]], len(channels.removable[key]), channels.keep(key))
@@ -147,7 +150,28 @@ def _count(arrays):
     return int(sum(np.asarray(a).size for a in arrays))
 
 
-def _describe_units(plan, node, graph, channels, constants, status):
+def _group_causes(channels, born):
+    """``{key: per-channel cause}``: for every channel, the first reason a constant was born
+    in its unit group (the channels linked to it), or None."""
+    components = channels.components()
+    first = {}
+    for key, reasons in born.items():
+        for channel, reason in reasons.items():
+            first.setdefault(int(components[key][channel]), reason)
+    return {key: [first.get(int(c)) for c in ids] for key, ids in components.items()}
+
+
+def _removal_reason(status, j, values, cause):
+    if status.reasons[j]:
+        return status.reasons[j]
+    if cause is not None:
+        return cause
+    if values is not None and np.isfinite(values[j]):
+        return CONSTANT_UPSTREAM
+    return ZERO_OUTGOING
+
+
+def _describe_units(plan, node, graph, channels, constants, status, causes):
     if plan.keep_out is None:
         return
     key = graph.output_keys_of(node)[0]
@@ -157,10 +181,10 @@ def _describe_units(plan, node, graph, channels, constants, status):
     if status is None:
         return
     plan.units, plan.dead = len(status.dead), int(status.dead.sum())
-    values = constants.get(key)
+    values, cause = constants.get(key), causes.get(key)
     plan.reasons = dict(collections.Counter(
-        status.reasons[j] or (CONSTANT_UPSTREAM if values is not None and np.isfinite(values[j])
-                              else ZERO_OUTGOING) for j in removed))
+        _removal_reason(status, j, values, None if cause is None else cause[j])
+        for j in removed))
     kept_dead = collections.Counter(channels.reason(key, j) for j in plan.keep_out
                                     if status.dead[j])
     plan.notes += [f"kept {n} dead unit(s): {why}" for why, n in kept_dead.items()]

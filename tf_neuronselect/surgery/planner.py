@@ -28,7 +28,7 @@ def make_plan(model, tol=0.0, round_to=None, prune_inputs=False):
     for layer in layers:
         check_finite(layer)
     statuses = {layer.name: layer_status(layer, tol) for layer in layers}
-    constants = propagate_constants(graph, statuses)
+    constants, born = propagate_constants(graph, statuses)
     selections = input_selections(graph) if prune_inputs else []
     coupling = couple(graph, selections)
     pins.pin_readers(coupling, constants, tol)
@@ -38,5 +38,5 @@ def make_plan(model, tol=0.0, round_to=None, prune_inputs=False):
     pins.raise_on_unknown(pending, channels, constants)
     pins.keep_one_feature(channels, selections)
     notes = enforce_sizes(graph, channels, statuses, round_to)
-    plans = assemble(graph, channels, constants, statuses, notes, selections)
+    plans = assemble(graph, channels, constants, statuses, notes, selections, born)
     return Plan(tol, round_to, plans, prune_inputs)

@@ -82,7 +82,13 @@ class Report:
             f"MACs {self.total('macs_before')} -> {self.total('macs_after')}")
         if self.max_output_change is not None:
             lines.append(f"max output change on sample inputs: {self.max_output_change:.3g}")
-        return "\n".join(lines)
+        return "\n".join(lines + self._why_lines())
+
+    def _why_lines(self):
+        """One line per layer that loses units: how many, and the rule that let each go."""
+        lines = [f"  {r.name}: " + "; ".join(f"{n} {why}" for why, n in r.reasons.items())
+                 for r in self.layers if r.reasons]
+        return ["removed units, and why:"] + lines if lines else []
 
 
 def model_size(model, tol=0.0):

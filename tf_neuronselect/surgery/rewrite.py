@@ -123,6 +123,8 @@ def _execute(operation, plan, args, kwargs, stock_only=False):
         return _scale(plan, args[0])
     if plan.action == plan_lib.SLICE and isinstance(operation, keras.layers.Layer):
         return _sliced(operation, plan, args, kwargs, stock_only)
+    if plan.action == plan_lib.SLICE:  # a keras.ops call: its array constants lose channels
+        args, kwargs = get_slicer(operation).arguments(operation, args, kwargs, plan.keep_out)
     return copy_call(operation, args, kwargs, stock_only)
 
 

@@ -112,3 +112,31 @@ def compile_arguments(model):
     (``_compile_config``: Keras keeps them to save and rebuild compiled models)."""
     config = getattr(model, "_compile_config", None)
     return None if config is None else dict(config.config)
+
+
+def operation_node(operation):
+    """The (first) node that records a call of ``operation``: a ``keras.ops`` call in a
+    functional graph is an operation of its own, called once (``_inbound_nodes``)."""
+    return operation._inbound_nodes[0]
+
+
+def op_class(function, *constants):
+    """The operation class Keras records for ``function(tensor, *constants)`` in a functional
+    graph (e.g. ``keras.ops.add`` -> the ``Add`` op). Found by calling it on a symbolic tensor,
+    since the classes live in private modules (``keras.src.ops.numpy``)."""
+    import keras
+
+    tensor = keras.KerasTensor((None, 4))
+    return type(producer(function(tensor, *constants))[0])
+
+
+def application_layer(module, name):
+    """A layer class defined inside ``keras.applications.<module>`` but not exported (ConvNeXt's
+    ``LayerScale``, Inception-ResNet's ``CustomScaleLayer``), or None in a Keras without it."""
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(f"keras.src.applications.{module}"), name)
+    except (ImportError, AttributeError):
+        return None
+

@@ -1,0 +1,90 @@
+"""Nested models (a Sequential or Functional model used as a layer, as in ConvNeXt's stem or a
+KerasHub task around its backbone) are read through: ``inline_nested_models`` returns one flat
+functional model that calls the inner models' own layers directly.
+
+The flat model shares every layer object (and so every variable) with the original, so what
+the analysis finds about its layers holds for the original model, and ``shrink`` builds a flat
+compact model from it. A nested call's ``training`` argument is not carried over: a Keras
+functional model passes its own call's ``training`` to every layer, nested models included, so
+the flag recorded in the graph never decides anything.
+"""
+
+import collections
+
+import keras
+
+from tf_neuronselect.utils import keras_private
+
+
+def has_nested_models(functional):
+    return any(isinstance(node.operation, keras.Model)
+               for node in keras_private.nodes_in_order(functional))
+
+
+def inline_nested_models(functional):
+    """``functional`` itself when it holds no nested model, else the flat equivalent."""
+    if not has_nested_models(functional):
+        return functional
+    _check_unique_names(functional)
+    inputs = {id(t): keras.Input(batch_shape=t.shape, dtype=t.dtype,
+                                 name=keras_private.producer(t)[0].name)
+              for t in functional.inputs}
+    tensors = _replay(functional, dict(inputs))
+    flat_inputs = keras.tree.map_structure(lambda t: inputs[id(t)],
+                                           keras_private.input_structure(functional))
+    flat_outputs = keras.tree.map_structure(lambda t: tensors[id(t)],
+                                            keras_private.output_structure(functional))
+    return keras.Model(flat_inputs, flat_outputs, name=functional.name)
+
+
+def _replay(functional, tensors):
+    for node in keras_private.nodes_in_order(functional):
+        if node.is_input:
+            continue
+        args, kwargs = keras_private.call_arguments(node, tensors)
+        outputs = _call(node.operation, args, kwargs)
+        for old, new in zip(node.outputs, keras.tree.flatten(outputs)):
+            tensors[id(old)] = new
+    return tensors
+
+
+def _call(operation, args, kwargs):
+    if isinstance(operation, keras.Model):
+        return _inline(operation, args, kwargs)
+    if not isinstance(operation, keras.layers.Layer):
+        return type(operation).from_config(operation.get_config())(*args, **kwargs)
+    return operation(*args, **kwargs)
+
+
+def _inline(model, args, kwargs):
+    inner = keras_private.graph_model(model)
+    if inner is None:
+        raise TypeError(
+            "Expected nested models to be Functional or Sequential. Received: nested model "
+            f"'{model.name}' ({type(model).__name__}), a subclassed model whose graph cannot be "
+            "read. How to fix: rebuild it with the functional API or keras.Sequential."
+        )
+    unexpected = sorted(k for k, v in kwargs.items() if k != "training" and v is not None)
+    if unexpected:
+        raise ValueError(
+            f"Expected nested model '{model.name}' to be called on its inputs (and optionally "
+            f"training=...). Received: the keyword arguments {unexpected}. How to fix: call the "
+            "nested model on its inputs only, or rebuild the model as one functional graph."
+        )
+    tensors = _replay(inner, {id(t): new for t, new in zip(inner.inputs,
+                                                         keras.tree.flatten(args))})
+    return keras.tree.map_structure(lambda t: tensors[id(t)],
+                                    keras_private.output_structure(inner))
+
+
+def _check_unique_names(functional):
+    counts = collections.Counter(
+        layer.name for layer in keras_private.own_layers(functional)
+        if not isinstance(layer, (keras.Model, keras.layers.InputLayer)))
+    repeated = sorted(name for name, count in counts.items() if count > 1)
+    if repeated:
+        raise ValueError(
+            "Expected every layer of a model and of its nested models to have its own name. "
+            f"Received: the names {repeated} are used more than once. How to fix: give the "
+            "layers of the nested models distinct names (name=... when building them)."
+        )
