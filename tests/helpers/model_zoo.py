@@ -169,10 +169,13 @@ def kill_units(model, share, rng):
 
 
 def randomize_batchnorm(layer, rng):
-    """Non-trivial gamma, beta, moving mean and variance, so a BN fold is really tested."""
-    shape = layer.gamma.shape
-    layer.set_weights([rng.uniform(0.5, 1.5, shape), rng.normal(0, 0.5, shape),
-                       rng.normal(0, 0.5, shape), rng.uniform(0.5, 2.0, shape)])
+    """Non-trivial gamma, beta, moving mean and variance (those the layer has: scale=False
+    has no gamma), so a BN fold is really tested."""
+    draw = {"gamma": lambda shape: rng.uniform(0.5, 1.5, shape),
+            "beta": lambda shape: rng.normal(0, 0.5, shape),
+            "moving_mean": lambda shape: rng.normal(0, 0.5, shape),
+            "moving_variance": lambda shape: rng.uniform(0.5, 2.0, shape)}
+    layer.set_weights([draw[w.name](w.shape) for w in layer.weights])
 
 
 def _kill_unit_layer(layer, spec, share, rng):

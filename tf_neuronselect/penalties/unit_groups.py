@@ -35,7 +35,8 @@ def add_unit_group_penalties(model, penalty, layers=None):
                                  ids.tolist(), penalty.scale_by_group_size)
         variable.regularizer = share
         setattr(layer, slot, share)
-    return list(dict.fromkeys(member[0].name for member in members.values()))
+    touched = {member[0].name for member in members.values()}
+    return [layer.name for layer in keras_private.own_layers(model) if layer.name in touched]
 
 
 def _check_penalty(penalty):
