@@ -36,6 +36,7 @@ from tf_neuronselect.regularizers import SparseGroupLasso
 from tf_neuronselect.regularizers import UnitGroupPenalty
 from tf_neuronselect.surgery import Plan
 from tf_neuronselect.surgery import Report
+from tf_neuronselect.surgery import add_gates
 from tf_neuronselect.surgery import count_macs
 from tf_neuronselect.surgery import make_plan
 from tf_neuronselect.surgery import register_slicer
@@ -78,6 +79,7 @@ __all__ = [
     "UnitGroupPenalty",
     "UnitInterval",
     "__version__",
+    "add_gates",
     "add_penalty",
     "analysis",
     "apply_layer_strengths",

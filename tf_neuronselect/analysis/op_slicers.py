@@ -46,6 +46,7 @@ class ProductOpSlicer(OpSlicer):
     """``x * y`` (or ``ops.multiply``): zero in a factor is zero in the product."""
 
     constant_rule = "multiplied by zero in '{name}'"
+    zero_absorbing = True
 
     def constant(self, operation, values, shapes):
         return slicers.zero_where_a_factor_is_zero(super().constant(operation, values, shapes),

@@ -120,6 +120,7 @@ class ProductSlicer(MergeSlicer):
     the others hold (a squeeze-and-excitation gate times a dead channel)."""
 
     constant_rule = "multiplied by zero in '{name}'"
+    zero_absorbing = True
 
     def constant(self, layer, values, shapes):
         return zero_where_a_factor_is_zero(_evaluate(layer, values, shapes), values)

@@ -13,6 +13,7 @@ from tf_neuronselect.analysis import UnitSlicer
 from tf_neuronselect.analysis import get_slicer
 from tf_neuronselect.analysis import register_slicer
 from tf_neuronselect.surgery.costs import count_macs
+from tf_neuronselect.surgery.gates import add_gates
 from tf_neuronselect.surgery.plan import LayerPlan
 from tf_neuronselect.surgery.plan import Plan
 from tf_neuronselect.surgery.planner import make_plan
@@ -24,6 +25,6 @@ from tf_neuronselect.surgery.rewrite import shrink
 
 __all__ = [
     "Elementwise", "LayerPlan", "LayerReport", "ModelGraph", "PinnedSlicer", "Plan", "Report",
-    "SameConstant", "Slicer", "UnitSlicer", "count_macs", "get_slicer", "make_plan",
+    "SameConstant", "Slicer", "UnitSlicer", "add_gates", "count_macs", "get_slicer", "make_plan",
     "model_size", "register_slicer", "report", "shrink",
 ]
