@@ -167,3 +167,38 @@ def test_batchnorm_with_zero_gamma_and_beta_silences_a_live_channel():
     plan = ns.make_plan(model)
     assert plan.layers["conv"].reasons == {"gamma = 0 in BatchNormalization 'bn'": 2}
     assert "  conv: 2 gamma = 0 in BatchNormalization 'bn'" in str(ns.report(model)).splitlines()
+
+
+@keras.saving.register_keras_serializable(package="test_graph_forms")
+class ChannelScale(L.Layer):
+    """A user's per-channel scale ``x * gamma`` whose config names its width."""
+
+    def __init__(self, channels, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = channels
+
+    def build(self, input_shape):
+        self.gamma = self.add_weight(shape=(self.channels,), initializer="ones", name="gamma")
+
+    def call(self, x):
+        return x * self.gamma
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels}
+
+
+def test_a_registered_per_channel_scale_layer_is_narrowed_and_silences_zero_channels():
+    x = keras.Input((6,))
+    h = L.Dense(5, activation="tanh", name="dense")(x)
+    h = ChannelScale(5, name="scale")(h)
+    model = keras.Model(x, L.Dense(2, name="head")(h))
+    with pytest.raises(ValueError, match="reads channels"):
+        _kill(model.get_layer("dense"), [0])
+        ns.shrink(model)
+    ns.register_slicer(ChannelScale, ns.surgery.Scale("gamma", size_key="channels"))
+    model.get_layer("scale").gamma.assign([1.0, 0.0, 2.0, 0.5, 0.0])  # channels 1, 4 silenced
+    shrunk = ns.shrink(model)
+    assert_equivalent(model, shrunk, np.random.default_rng(6).normal(size=(4, 6)))
+    assert shrunk.get_layer("scale").channels == 2 and shrunk.get_layer("dense").units == 2
+    assert ns.make_plan(model).layers["dense"].reasons == {"zero incoming group": 1,
+                                                         "scale = 0 in 'scale'": 2}

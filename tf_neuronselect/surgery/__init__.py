@@ -8,6 +8,7 @@ from tf_neuronselect.analysis import Elementwise
 from tf_neuronselect.analysis import ModelGraph
 from tf_neuronselect.analysis import PinnedSlicer
 from tf_neuronselect.analysis import SameConstant
+from tf_neuronselect.analysis import Scale
 from tf_neuronselect.analysis import Slicer
 from tf_neuronselect.analysis import UnitSlicer
 from tf_neuronselect.analysis import get_slicer
@@ -25,6 +26,6 @@ from tf_neuronselect.surgery.rewrite import shrink
 
 __all__ = [
     "Elementwise", "LayerPlan", "LayerReport", "ModelGraph", "PinnedSlicer", "Plan", "Report",
-    "SameConstant", "Slicer", "UnitSlicer", "add_gates", "count_macs", "get_slicer", "make_plan",
+    "SameConstant", "Scale", "Slicer", "UnitSlicer", "add_gates", "count_macs", "get_slicer", "make_plan",
     "model_size", "register_slicer", "report", "shrink",
 ]
