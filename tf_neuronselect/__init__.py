@@ -10,6 +10,7 @@ from tf_neuronselect import analysis
 from tf_neuronselect import datasets
 from tf_neuronselect import grouping
 from tf_neuronselect import ops
+from tf_neuronselect import pruning
 from tf_neuronselect import selection
 from tf_neuronselect import surgery
 from tf_neuronselect import training
@@ -27,6 +28,7 @@ from tf_neuronselect.layers import UnitInterval
 from tf_neuronselect.optimizers import ProximalAdam
 from tf_neuronselect.optimizers import ProximalSGD
 from tf_neuronselect.penalties import add_penalty
+from tf_neuronselect.pruning import prune
 from tf_neuronselect.regularizers import Binarizing
 from tf_neuronselect.regularizers import DropNeuron
 from tf_neuronselect.regularizers import GroupLasso
@@ -92,6 +94,8 @@ __all__ = [
     "layer_strengths",
     "make_plan",
     "ops",
+    "prune",
+    "pruning",
     "register_slicer",
     "report",
     "selection",

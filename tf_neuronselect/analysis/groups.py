@@ -60,12 +60,14 @@ class UnitGroup:
         channels: ``{tensor key: channel indices}`` of the channels it spans.
         slices: its ``ParamSlice``s, producers first.
         pinned: why it can never be removed ("" when it can).
+        read_keys: the tensors of ``channels`` that a Dense/Conv-like layer reads.
     """
 
     index: int
     channels: dict
     slices: list
     pinned: str = ""
+    read_keys: set = dataclasses.field(default_factory=set)
 
     @property
     def name(self):
@@ -122,7 +124,11 @@ def unit_groups(model, prune_inputs=False):
     for node in graph.nodes:
         if not node.is_input:
             _collect_slices(graph, node, ids, slices)
-    return _assemble(coupling.channels, ids, slices)
+    groups = _assemble(coupling.channels, ids, slices)
+    for node, key in coupling.readers:
+        for label in np.unique(ids[key]):
+            groups[int(label)].read_keys.add(key)
+    return groups
 
 
 def _assemble(channels, ids, slices):

@@ -1,0 +1,166 @@
+"""``prune``: importance scores against NumPy, coupled channels together, targets, bias
+compensation, and refusals with exact messages."""
+
+import keras
+import numpy as np
+import pytest
+
+import tf_neuronselect as ns
+from tests.helpers.checks import assert_equivalent
+from tests.helpers.errors import exactly
+from tests.helpers.unit_groups import zero_unit_groups
+
+L = keras.layers
+
+
+def _mlp_bn():
+    x = keras.Input((5,))
+    h = L.Dense(4, name="d1")(x)
+    h = L.ReLU(name="relu")(L.BatchNormalization(name="bn")(h))
+    return keras.Model(x, L.Dense(3, name="d2")(h))
+
+
+def _weights(model, layer):
+    return [keras.ops.convert_to_numpy(w) for w in model.get_layer(layer).weights]
+
+
+def _by_name(model, kind, data=None, loss=None):
+    groups = [g for g in ns.unit_groups(model) if g.name.startswith("d1[")]
+    scores = ns.pruning.group_importance(model, groups, kind, data, loss)
+    return {g.name: s for g, s in zip(groups, scores)}
+
+
+def test_magnitude_scores_span_the_whole_group():
+    model = _mlp_bn()
+    rng = np.random.default_rng(0)
+    for layer in model.layers[1:]:
+        layer.set_weights([rng.normal(size=w.shape) for w in layer.get_weights()])
+    (w1, b1), (gamma, beta, _, _), (w2, _) = (_weights(model, n) for n in ("d1", "bn", "d2"))
+    for j in range(4):
+        entries = np.concatenate([w1[:, j], [b1[j], gamma[j], beta[j]], w2[j, :]])
+        assert _by_name(model, "l2")[f"d1[{j}]"] == pytest.approx(np.linalg.norm(entries))
+        assert _by_name(model, "l1")[f"d1[{j}]"] == pytest.approx(np.abs(entries).sum())
+        assert _by_name(model, "bn_scale")[f"d1[{j}]"] == pytest.approx(abs(gamma[j]))
+
+
+def test_taylor_scores_match_the_analytic_gradient():
+    x = keras.Input((3,))
+    model = keras.Model(x, L.Dense(2, name="d2")(L.Dense(4, name="d1")(x)))  # linear
+    rng = np.random.default_rng(1)
+    for layer in model.layers[1:]:
+        layer.set_weights([rng.normal(size=w.shape) for w in layer.get_weights()])
+    inputs, targets = rng.normal(size=(64, 3)), rng.normal(size=(64, 2))
+    (w1, b1), (w2, b2) = _weights(model, "d1"), _weights(model, "d2")
+    hidden = inputs @ w1 + b1
+    error = 2 * (hidden @ w2 + b2 - targets) / targets.size  # d mean squared error / d output
+    g_w2, g_hidden = hidden.T @ error, error @ w2.T
+    g_w1, g_b1 = inputs.T @ g_hidden, g_hidden.sum(axis=0)
+    scores = _by_name(model, "taylor", (inputs.astype("float32"), targets.astype("float32")),
+                      keras.losses.MeanSquaredError())
+    for j in range(4):
+        expected = abs(np.sum(w1[:, j] * g_w1[:, j]) + b1[j] * g_b1[j]
+                       + np.sum(w2[j] * g_w2[j]))
+        assert scores[f"d1[{j}]"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_activation_scores_are_mean_absolute_outputs():
+    x = keras.Input((3,))
+    model = keras.Model(x, L.Dense(2, name="d2")(L.Dense(4, activation="relu", name="d1")(x)))
+    inputs = np.random.default_rng(2).normal(size=(50, 3)).astype("float32")
+    w1, b1 = _weights(model, "d1")
+    expected = np.abs(np.maximum(inputs @ w1 + b1, 0)).mean(axis=0)
+    scores = _by_name(model, "activation", inputs)
+    assert [scores[f"d1[{j}]"] for j in range(4)] == pytest.approx(expected.tolist(), rel=1e-5)
+
+
+def _residual(width=8):
+    x = keras.Input((6, 6, 3))
+    a = L.Conv2D(width, 3, padding="same", name="a")(x)
+    b = L.Conv2D(width, 1, name="b")(x)
+    h = L.ReLU(name="relu")(L.Add(name="add")([a, b]))
+    h = L.Conv2D(10 if width == 8 else 3 * width, 3, activation="relu", name="c")(h)
+    return keras.Model(x, L.Dense(3, name="head")(L.Flatten(name="flat")(h)))
+
+
+def test_channels_coupled_through_an_add_go_together_and_dead_ones_go_exactly():
+    model = _residual()
+    rng = np.random.default_rng(3)
+    zero_unit_groups(model, 0.4, rng)
+    dead = ns.make_plan(model).params_after
+    pruned = ns.prune(model, params=dead)  # exactly the zeroed groups: the lowest norms
+    assert_equivalent(model, pruned, rng.normal(size=(4, 6, 6, 3)).astype("float32"))
+    assert pruned.get_layer("a").filters == pruned.get_layer("b").filters < 8
+    kernel_a = keras.ops.convert_to_numpy(model.get_layer("a").kernel)
+    assert np.any(kernel_a != 0)  # the given model is left as it was
+
+
+@pytest.mark.parametrize("target", [{"params": 0.3}, {"macs": 0.3}, {"params": 0.3,
+                                    "ranking": "local"}, {"params": 0.25, "steps": 3}])
+def test_size_targets_are_met_within_ten_percent(target):
+    model = _residual(width=32)  # fine-grained enough for a 10% band
+    kind = "params" if "params" in target else "macs"
+    before = model.count_params() if kind == "params" else ns.count_macs(model)
+    pruned = ns.prune(model, **target)
+    after = pruned.count_params() if kind == "params" else ns.count_macs(pruned)
+    assert after / (target[kind] * before) == pytest.approx(1.0, abs=0.1)
+
+
+def test_widths_round_to_and_ignored_layers():
+    model = _residual()
+    pruned = ns.prune(model, widths={"c": 4})
+    assert pruned.get_layer("c").filters == 4 and pruned.get_layer("a").filters == 8
+    pruned = ns.prune(model, fraction=0.5, round_to=4, ignored_layers=["c"])
+    assert pruned.get_layer("c").filters == 10
+    assert pruned.get_layer("a").filters % 4 == 0
+
+
+def test_bias_compensation_lowers_the_error_right_after_pruning():
+    rng = np.random.default_rng(4)
+    x = keras.Input((8,))
+    h = L.Dense(32, activation="relu", name="hidden")(x)
+    model = keras.Model(x, L.Dense(4, name="head")(h))
+    hidden = model.get_layer("hidden")
+    # Units that vary little around positive means: what compensation is for.
+    hidden.kernel.assign(0.1 * keras.ops.convert_to_numpy(hidden.kernel))
+    hidden.bias.assign(rng.uniform(0.5, 1.5, 32))
+    inputs = rng.normal(size=(256, 8)).astype("float32")
+    reference = keras.ops.convert_to_numpy(model(inputs))
+
+    def error(pruned):
+        return float(np.mean((keras.ops.convert_to_numpy(pruned(inputs)) - reference) ** 2))
+
+    plain = ns.prune(model, fraction=0.5)
+    compensated = ns.prune(model, fraction=0.5, data=inputs)
+    assert error(compensated) < 0.5 * error(plain)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"fraction": 1.5}, ValueError, "prune: expected `fraction` to be a float in (0, 1). "
+     "Received: fraction=1.5. How to fix: pass e.g. fraction=0.5."),
+    ({"fraction": 0.0}, ValueError, "prune: expected `fraction` to be a float in (0, 1). "
+     "Received: fraction=0.0. How to fix: pass e.g. fraction=0.5."),
+    ({}, ValueError, "prune: expected exactly one target: fraction=, params=, macs= or "
+     "widths=. Received: none. How to fix: pass e.g. fraction=0.5 (remove half of the units) "
+     "or params=0.1 (keep a tenth of the parameters)."),
+    ({"widths": {"c": 11}}, ValueError, "prune: expected widths['c'] <= 10 (the layer's "
+     "units). Received: 11. How to fix: ask for at most 10 units."),
+    ({"widths": {"nope": 2}}, ValueError, "prune: expected `widths` to name layers whose units "
+     "can be pruned. Received: 'nope'. How to fix: use names from ['a', 'c']."),
+    ({"fraction": 0.5, "ignored_layers": ["nope"]}, ValueError, "prune: expected "
+     "`ignored_layers` to name layers of the model. Received: ['nope']. How to fix: use names "
+     "from model.layers."),
+    ({"fraction": 0.5, "importance": "taylor"}, ValueError, "prune: expected `data=` (a few "
+     "batches of inputs, or (x, y)) for a data-driven importance or bias compensation. "
+     "Received: data=None. How to fix: pass e.g. data=(x_train[:512], y_train[:512]), or "
+     "importance='l2'."),
+    ({"fraction": 0.5, "importance": "taylor", "data": np.zeros((4, 6, 6, 3))}, ValueError,
+     "prune: expected `data=(x, y)` with labels for the Taylor importance (it takes the "
+     "loss's gradient). Received: data of type ndarray. How to fix: pass "
+     "data=(x_train[:512], y_train[:512])."),
+    ({"fraction": 0.5, "importance": "size"}, ValueError, "prune: expected `importance` to be "
+     "one of 'l2', 'l1', 'bn_scale', 'taylor', 'activation'. Received: importance='size'. "
+     "Pass one of the listed values."),
+])
+def test_bad_targets_are_refused(kwargs, error, message):
+    with pytest.raises(error, match=exactly(message)):
+        ns.prune(_residual(), **kwargs)
