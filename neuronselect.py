@@ -16,6 +16,7 @@ METHODS = ("group-lasso", "sparse-group-lasso", "li-lo", "gate", "tri-state", "d
 ARCHITECTURES = ("lenet5", "mlp", "vgg")
 DATASETS = ("mnist", "digits")
 QUANTIZE_CHOICES = ("float16", "dynamic", "int8")
+COMPRESS_METHODS = ("auto", "prune", "penalty")
 DISTRIBUTION = "tf-neuronselect"
 
 
@@ -75,6 +76,27 @@ def _add_export_and_bench(sub):
     p.add_argument("--rounds", type=int, default=15)
 
 
+def _add_compress(sub):
+    p = sub.add_parser("compress", help="compress a trained model: prune or penalize, "
+                       "fine-tune, export", description="Compress a trained, compiled .keras "
+                       "model to a size or latency target with fine-tuning (ns.compress), then "
+                       "export the compact model (Keras, SavedModel, TFLite, manifest) and "
+                       "compression.json.")
+    p.add_argument("model", help="a compiled .keras file")
+    p.add_argument("--data", required=True, help=".npz with x and y (or x_train and y_train); "
+                   "x_val / y_val (or x_test / y_test) are used for validation when present")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--params", type=float, help="share of the parameters to keep (0-1)")
+    target.add_argument("--macs", type=float, help="share of the multiply-adds to keep (0-1)")
+    target.add_argument("--latency", type=float, help="share of the latency to keep (0-1)")
+    p.add_argument("--epochs", type=int, default=5, help="fine-tuning epochs in all")
+    p.add_argument("--method", choices=COMPRESS_METHODS, default="auto")
+    p.add_argument("--distill", action="store_true", help="train with the original as teacher")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--overwrite", action="store_true")
+
+
 def _version():
     from importlib import metadata
 
@@ -94,6 +116,7 @@ def build_parser():
     _add_demo(sub)
     _add_report_and_shrink(sub)
     _add_export_and_bench(sub)
+    _add_compress(sub)
     return parser
 
 

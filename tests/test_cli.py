@@ -39,7 +39,7 @@ def saved_model(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("command", ["", "demo", "report", "shrink", "export", "bench"])
+@pytest.mark.parametrize("command", ["", "demo", "report", "shrink", "export", "bench", "compress"])
 def test_help(command):
     result = run(*([command] if command else []), "--help")
     assert result.returncode == 0
@@ -159,3 +159,44 @@ def test_the_launcher_choices_are_the_library_lists():
     assert neuronselect.ARCHITECTURES == recipes.ARCHITECTURES
     assert neuronselect.QUANTIZE_CHOICES == tflite.QUANTIZATIONS
     assert set(neuronselect.DATASETS) <= set(datasets.NAMES)
+
+
+@pytest.mark.slow
+def test_compress_writes_the_compact_export_and_its_record(tmp_path):
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 10)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    inputs = keras.Input((10,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Dense(40, activation="relu")(
+        inputs)))
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    model.fit(x, y, epochs=2, verbose=0)
+    model.save(tmp_path / "trained.keras")
+    np.savez(tmp_path / "data.npz", x=x, y=y, x_val=x[:64], y_val=y[:64])
+    result = run("compress", tmp_path / "trained.keras", "--data", tmp_path / "data.npz",
+                 "--params", "0.3", "--epochs", "2", "--method", "prune", "--out",
+                 tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / "out" / "compression.json").read_text())
+    assert record["method"] == "prune" and record["phases"]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    kept = manifest["model"]["parameters"] / model.count_params()
+    assert kept == pytest.approx(0.3, abs=0.03)
+    assert "val_accuracy" in record["phases"][-1]
+    assert result.stdout.strip().splitlines()[-1].startswith("wrote ")
+
+
+def test_compress_refuses_data_without_x_and_y(tmp_path):
+    np.savez(tmp_path / "data.npz", images=np.zeros((2, 3)))
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    model.compile("adam", "mse")
+    model.save(tmp_path / "m.keras")
+    result = run("compress", tmp_path / "m.keras", "--data", tmp_path / "data.npz",
+                 "--params", "0.5", "--out", tmp_path / "out")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"neuronselect: error: expected '{tmp_path / 'data.npz'}' to hold arrays x and y (or "
+        "x_train and y_train); it holds ['images']")

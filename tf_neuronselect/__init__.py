@@ -49,6 +49,7 @@ from tf_neuronselect.training import LatencyBudget
 from tf_neuronselect.training import NeuronHistory
 from tf_neuronselect.training import SizeBudget
 from tf_neuronselect.training import apply_layer_strengths
+from tf_neuronselect.training import compress
 from tf_neuronselect.training import fit_with_shrinking
 from tf_neuronselect.training import layer_strengths
 from tf_neuronselect.training import set_default_timer
@@ -86,6 +87,7 @@ __all__ = [
     "analysis",
     "apply_layer_strengths",
     "benchmark",
+    "compress",
     "count_macs",
     "datasets",
     "export",

@@ -33,6 +33,12 @@ def replay(graph, call_node):
     return model_from(graph, tensors, inputs)
 
 
+def copy_model(graph):
+    """A copy of ``graph``'s model: fresh layers with the same configs and weights."""
+    return replay(graph, lambda node, args, kwargs: args[0] if node.is_input
+                  else copy_call(node.operation, args, kwargs))
+
+
 def model_from(graph, tensors, inputs=None):
     """The new model whose inputs and outputs are the images in ``tensors`` of the old ones
     (the inputs looked up in ``inputs`` instead when given)."""

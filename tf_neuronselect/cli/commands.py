@@ -163,3 +163,49 @@ def demo(args):
     from tf_neuronselect.cli import demo as demo_command
 
     demo_command.run(args)
+
+
+def _training_arrays(path):
+    import numpy as np
+
+    if not os.path.isfile(path):
+        raise CliError(f"expected an .npz data file, but {path!r} does not exist")
+    with np.load(path) as arrays:
+        names = set(arrays.files)
+        pairs = [("x", "y"), ("x_train", "y_train")]
+        train = next(((arrays[a], arrays[b]) for a, b in pairs if {a, b} <= names), None)
+        validation = next(((arrays[a], arrays[b]) for a, b in (("x_val", "y_val"),
+                           ("x_test", "y_test")) if {a, b} <= names), None)
+    if train is None:
+        raise CliError(f"expected {path!r} to hold arrays x and y (or x_train and y_train); "
+                       f"it holds {sorted(names)}")
+    return train, validation
+
+
+def compress(args):
+    import json
+
+    import tf_neuronselect as ns
+
+    if os.path.exists(args.out) and not args.overwrite:
+        raise CliError(f"expected --out to be a new directory, but {args.out!r} exists; "
+                       "pass --overwrite to replace it")
+    model = load_keras_file(args.model)
+    train, validation = _training_arrays(args.data)
+    target = {k: getattr(args, k) for k in ("params", "macs", "latency")
+              if getattr(args, k) is not None}
+    print(f"compressing {model.name} ({model.count_params():,} parameters) to {target} in "
+          f"{args.epochs} epochs")
+    compact, record = ns.compress(model, train, **target, epochs=args.epochs,
+                                  validation_data=validation, method=args.method,
+                                  distill=args.distill, batch_size=args.batch_size, verbose=1)
+    ns.export(compact, args.out, overwrite=args.overwrite)
+    path = os.path.join(args.out, "compression.json")
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as handle:
+        json.dump(record.to_dict(), handle, indent=2)
+    os.replace(tmp, path)
+    for phase in record.phases:
+        print(f"  {phase['phase']}: {phase['params']:,} parameters, {phase['macs']:,} MACs")
+    print(f"wrote {args.out}: {model.count_params():,} -> {compact.count_params():,} "
+          f"parameters ({record.method})")

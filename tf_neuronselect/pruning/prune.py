@@ -11,8 +11,7 @@ import dataclasses
 from tf_neuronselect import grouping
 from tf_neuronselect.analysis.graph import ModelGraph
 from tf_neuronselect.analysis.groups import unit_groups
-from tf_neuronselect.analysis.replay import copy_call
-from tf_neuronselect.analysis.replay import replay
+from tf_neuronselect.analysis.replay import copy_model
 from tf_neuronselect.pruning import compensation
 from tf_neuronselect.pruning import ranking
 from tf_neuronselect.pruning import search
@@ -79,7 +78,7 @@ def prune(model, *, fraction=None, params=None, macs=None, widths=None, importan
     options = _options(model, importance, data, loss, ranking, max_layer_fraction, round_to,
                        ignored_layers, compensate)
     steps = validate_positive_int(steps, "steps", "prune")
-    work = _copy(model)
+    work = copy_model(ModelGraph(model))
     start = model_size(work)
     target = parse_target(fraction, params, macs, widths, start)
     for step in range(1, steps + 1):
@@ -109,11 +108,6 @@ def _options(model, importance, data, loss, ranking_name, max_layer_fraction, ro
                                      1.0, high_open=False),
                    validate_positive_int(round_to, "round_to", "prune", allow_none=True,
                                          example=8), ignored, compensate)
-
-
-def _copy(model):
-    return replay(ModelGraph(model), lambda node, args, kwargs: args[0] if node.is_input
-                  else copy_call(node.operation, args, kwargs))
 
 
 def producer_units(model):

@@ -11,6 +11,8 @@
 
 from tf_neuronselect.training.budget import BudgetController
 from tf_neuronselect.training.budget import SizeBudget
+from tf_neuronselect.training.compression import CompressionRecord
+from tf_neuronselect.training.compression import compress
 from tf_neuronselect.training.history import NeuronHistory
 from tf_neuronselect.training.latency_budget import LatencyBudget
 from tf_neuronselect.training.latency_budget import set_default_timer
@@ -26,8 +28,8 @@ from tf_neuronselect.training.transfer import compile_like
 from tf_neuronselect.training.transfer import slot_lists
 
 __all__ = [
-    "BudgetController", "LatencyBudget", "NeuronHistory", "ShrinkHistory", "SizeBudget",
-    "apply_layer_strengths", "compile_like", "fit_with_shrinking", "layer_strengths",
+    "BudgetController", "CompressionRecord", "LatencyBudget", "NeuronHistory", "ShrinkHistory", "SizeBudget",
+    "apply_layer_strengths", "compile_like", "compress", "fit_with_shrinking", "layer_strengths",
     "scale_strengths", "set_default_timer", "shrink_for_training", "slot_lists", "strength_of",
     "with_strength",
 ]

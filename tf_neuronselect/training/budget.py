@@ -94,6 +94,9 @@ class BudgetController(keras.callbacks.Callback):
 
     key = "size"
     target = 1.0
+    # What ``size`` measures when it is not the fitted model itself (a distillation wrapper
+    # trains a student): set by ``compress``.
+    measured_model = None
 
     def __init__(self, tolerance=0.1, max_factor=2.0, every_n_epochs=1, every_n_steps=None,
                  initial_strength=1e-4, tol=0.0, max_rollbacks=3):
@@ -256,4 +259,4 @@ class SizeBudget(BudgetController):
         self.key, self.target = _validate_target(params, macs)
 
     def size(self):
-        return model_size(self.model, self.tol)[self.key]
+        return model_size(self.measured_model or self.model, self.tol)[self.key]

@@ -25,6 +25,11 @@ def set_default_timer(factory):
     _DEFAULT_TIMER["factory"] = factory
 
 
+def default_timer():
+    """The registered default timer factory (see ``set_default_timer``)."""
+    return _timer_factory(None)
+
+
 def _timer_factory(timer):
     if timer is not None:
         return timer
