@@ -10,9 +10,10 @@ import sys
 if not __package__:  # run as a file, not with -m: import the package from the repo root
     sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)
 
-from benchmarks import report, resultfiles  # noqa: E402
+from benchmarks import families, report, resultfiles  # noqa: E402
 from benchmarks import run_all as run_all_steps  # noqa: E402
 from benchmarks.mnist.report import invocations_wall_seconds  # noqa: E402
+from benchmarks.mobile import report as mobile_report  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = resultfiles.STORED  # the committed results, never a quick run's
@@ -70,8 +71,19 @@ def _budgets(data):
     return lines
 
 
+def _families(data):
+    return ["", "Which `keras.applications` families shrink (`benchmarks/bench_families.py`, "
+            "`make bench`): " + families.setup_text(data), "", *families.families_table(data),
+            "", *families.families_summary(data)]
+
+
+def _mobile(data):
+    return ["", *mobile_report.readme_lines(data)]
+
+
 SECTIONS = [("budgets", _budgets), ("prox_step", _prox_step), ("rewrite", _rewrite),
-            ("rewritten_vs_direct", _rewritten_vs_direct), ("export", _export)]
+            ("rewritten_vs_direct", _rewritten_vs_direct), ("export", _export),
+            ("families", _families), ("mobile", _mobile)]
 
 
 def _mnist_targets(name="mnist", suffix=""):

@@ -103,15 +103,17 @@ def extras_markdown(payload):
 REPRODUCE = """## Reproduce
 
 - `make bench` (= `python benchmarks/run_all.py`): the MNIST study with its baselines, TFMOT,
-  the extra figures and the micro-benchmarks, each in its own process, then this file.
+  the extra figures, the micro-benchmarks and which keras.applications families shrink
+  (`families.json`), each in its own process, then this file.
   `make bench-extra` (`--extra`): the parameter-share rule rows (merged into `mnist.json`), the
   40-epoch LeNet-300-100 runs (`mnist_mlp_40.json`), LeNet-5's best configuration
   (`mnist_lenet5_seeds.json`) and 20-epoch LeNet-5 runs (`mnist_lenet5_20.json`) with three
-  seeds each, the budgets, shrink's time against model depth (`scale.json`) and training with
-  dead units removed as it goes (`shrink_during_training.json`). Run it
+  seeds each, the budgets, shrink's time against model depth (`scale.json`), training with
+  dead units removed as it goes (`shrink_during_training.json`) and MobileNetV3Small trained
+  with per-kernel and unit-group group lasso and gates (`mobile.json`). Run it
   after `make bench`: its MNIST rows are compared with the dense runs `make bench` stored.
   `make bench-quick` (`--quick`): a 3k/1k-image subset, 1 epoch, one strength per
-  method, written to `results/quick/` (about four minutes on an idle 2-core machine; exercised by
+  method (MobileNetV3: 2k images), two families, written to `results/quick/` (exercised by
   `tests/test_benchmarks.py`).
 - One part: `python benchmarks/bench_mnist.py [--arch lenet5 mlp] [--methods gate ...]
   [--strengths ...] [--epochs N]`, `python benchmarks/bench_tfmot.py`,
@@ -127,6 +129,10 @@ seeds (targets judged on seed means); the test set is also the only held-out set
 as in the papers compared against, so strength choices carry a small optimistic bias. Latency
 ratios come from interleaved medians on a shared 2-core machine and move by +-15% between runs.
 """
+
+
+# Benchmarks that write their own <name>.md next to their JSON; RESULTS.md includes it as is.
+WRITTEN_WITH_JSON = ("budgets", "families", "mobile")
 
 
 def results_markdown(directory):
@@ -150,12 +156,13 @@ def results_markdown(directory):
         parts += [extras_markdown(extras), "",
                   "![sparse regression](extras_sparse_regression.png) "
                   "![convergence](extras_convergence.png)", ""]
-    budgets = directory / "budgets.md"
-    if budgets.is_file():  # written by bench_budgets.py with its JSON
-        parts += [budgets.read_text(), ""]
+    for name in WRITTEN_WITH_JSON:
+        written = directory / f"{name}.md"
+        if written.is_file():
+            parts += [written.read_text(), ""]
     others = sorted(p.stem for p in directory.glob("*.json")
                     if p.stem not in ("mnist", *SEED_STUDIES, "tfmot", "extras", "run_all",
-                                      "run_all_extra", "budgets"))
+                                      "run_all_extra", *WRITTEN_WITH_JSON))
     if others:
         parts += ["## Other benchmark files", "", ", ".join(f"`{o}.json`" for o in others), ""]
     return "\n".join(parts)

@@ -7,12 +7,15 @@
 (from the repo root; ``python benchmarks/run_all.py`` works too, from anywhere).
 
 The core is the issue's MNIST study (every method and baseline on three networks, per-layer vs
-global strength), TFMOT, the extra figures and the micro-benchmarks. The extras are the
+global strength), TFMOT, the extra figures, the micro-benchmarks and which keras.applications
+families shrink (bench_families.py, results/families.json). The extras are the
 parameter-share rule rows (merged into results/mnist.json, so run them after the core), the
 40-epoch LeNet-300-100 runs (results/mnist_mlp_40.json), LeNet-5's best configuration
 (results/mnist_lenet5_seeds.json) and 20-epoch LeNet-5 runs (results/mnist_lenet5_20.json)
-with three seeds each, the budgets, shrink's time against model depth (bench_scale.py) and
-training with dead units removed as it goes (bench_shrink_during_training.py). The times above
+with three seeds each, the budgets, MobileNetV3Small trained with per-kernel and unit-group
+group lasso and gates (bench_mobile.py, results/mobile.json), shrink's time against model depth
+(bench_scale.py) and training with dead units removed as it goes
+(bench_shrink_during_training.py). The times above
 are the last timed runs (results/run_all.json and run_all_extra.json, 2026-12-02, AVX-512
 machine, bench_mnist training two runs side by side; readme_results.py prints them) plus the
 steps added since, timed alone on 2 cores on 2026-12-03: bench_rewritten_vs_direct.py 0.3 min,
@@ -94,6 +97,7 @@ STEPS = (
     Step("bench_export.py", quick=False),
     Step("bench_rewrite.py", quick=False),
     Step("bench_rewritten_vs_direct.py", quick=False),
+    Step("bench_families.py"),
     Step("bench_mnist.py", params_rule_arguments("lenet5"), "extra", False,
          "bench_mnist.py params-rule lenet5"),
     Step("bench_mnist.py", params_rule_arguments("mlp"), "extra", False,
@@ -103,6 +107,7 @@ STEPS = (
          "bench_mnist.py mnist_lenet5_seeds"),
     Step("bench_mnist.py", LENET5_LONG_ARGS, "extra", False, "bench_mnist.py mnist_lenet5_20"),
     Step("bench_budgets.py", tier="extra"),
+    Step("bench_mobile.py", tier="extra"),
     Step("bench_scale.py", tier="extra", quick=False),
     # To be rewritten (a later issue); until then it runs with the extras.
     Step("bench_shrink_during_training.py", tier="extra", quick=False),

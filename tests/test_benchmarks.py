@@ -17,11 +17,13 @@ import types
 import numpy as np
 import pytest
 
-from benchmarks import _common, readme_results, report, resultfiles, run_all
+from benchmarks import _common, bench_mobile, families, readme_results, report, resultfiles
+from benchmarks import run_all
 from benchmarks.mnist import cli, config, pool, targets, timing, training
 from benchmarks.mnist import plan as planning
 from benchmarks.mnist import report as mnist_report
 from benchmarks.mnist.rows import configurations
+from benchmarks.mobile import report as mobile_report
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MNIST_DIRS = [os.environ.get("NEURONSELECT_DATA"), str(ROOT.parent / "shared" / "data")]
@@ -66,15 +68,16 @@ def test_run_all_writes_every_file(quick_results):
     out, stdout = quick_results
     for name in ("mnist.json", "mnist.md", "mnist_pareto.png", "tfmot.json", "tfmot.md",
                  "extras.json", "extras.md", "extras_sparse_regression.png",
-                 "extras_convergence.png", "budgets.json", "budgets.md", "run_all.json",
-                 "RESULTS.md"):
+                 "extras_convergence.png", "budgets.json", "budgets.md", "families.json",
+                 "families.md", "mobile.json", "mobile.md", "run_all.json", "RESULTS.md"):
         assert (out / name).is_file(), f"missing {name}"
     assert not list(out.glob("*.tmp*")), "temporary files left behind"
-    assert "[1/4]" in stdout and "bench_mnist.py" in stdout  # progress lines
+    assert "[1/6]" in stdout and "bench_mnist.py" in stdout  # progress lines
     summary = _load(out, "run_all")
     assert summary["quick"] is True
     assert [s["script"] for s in summary["steps"]] == [
-        "bench_mnist.py", "bench_tfmot.py", "bench_extras.py", "bench_budgets.py"]
+        "bench_mnist.py", "bench_tfmot.py", "bench_extras.py", "bench_families.py",
+        "bench_budgets.py", "bench_mobile.py"]
     assert all(s["status"] == "ok" for s in summary["steps"])
 
 
@@ -141,6 +144,22 @@ def test_budgets_structure(quick_results):
     assert budgets["runs"][1]["every_n_steps"] >= 1
     assert budgets["runs"][3]["timing_after_training"]["compact_ms"] > 0
     assert "| budget | target | reached |" in (out / "budgets.md").read_text()
+
+
+@pytest.mark.slow
+def test_families_and_mobile_structure(quick_results):
+    out, _ = quick_results
+    rows = _load(out, "families")["rows"]
+    assert [(r["family"], r["mode"]) for r in rows] == [
+        (name, mode) for name in families.QUICK_FAMILIES for mode in ("unit-groups", "batchnorm")]
+    assert all(r["exact"] and 0 < r["kept_params"] < 1 for r in rows if not r.get("skipped"))
+    mobile = _load(out, "mobile")
+    assert [r["arm"] for r in mobile["runs"]] == ["dense", "kernels", "unit-groups", "gates"]
+    for row in mobile["runs"]:
+        assert row["params"] > 0 and row["macs"] > 0 and row["tflite_bytes"] > 0
+        assert row["max_abs_logit_diff"] <= 1e-4 * max(1.0, row["max_abs_logit"])
+        assert "tflite_path" not in row and (row["arm"] == "dense") == (row["latency"] is None)
+    assert "| (b) group lasso per unit group |" in (out / "mobile.md").read_text()
 
 
 def _fake_bench(monkeypatch, tmp_path):
@@ -396,11 +415,12 @@ def test_run_all_tiers_split_the_steps():
     core = [s.name for s in run_all.select_steps(quick=False, extra=False, only=None)]
     extra = [s.name for s in run_all.select_steps(quick=False, extra=True, only=None)]
     assert core == ["bench_mnist.py", "bench_tfmot.py", "bench_extras.py", "bench_prox_step.py",
-                    "bench_export.py", "bench_rewrite.py", "bench_rewritten_vs_direct.py"]
+                    "bench_export.py", "bench_rewrite.py", "bench_rewritten_vs_direct.py",
+                    "bench_families.py"]
     assert extra == ["bench_mnist.py params-rule lenet5", "bench_mnist.py params-rule mlp",
                      "bench_mnist.py mnist_mlp_40", "bench_mnist.py mnist_lenet5_seeds",
-                     "bench_mnist.py mnist_lenet5_20", "bench_budgets.py", "bench_scale.py",
-                     "bench_shrink_during_training.py"]
+                     "bench_mnist.py mnist_lenet5_20", "bench_budgets.py", "bench_mobile.py",
+                     "bench_scale.py", "bench_shrink_during_training.py"]
     scripts = {path.name for path in (ROOT / "benchmarks").glob("bench_*.py")}
     assert scripts == {step.script for step in run_all.STEPS}  # every script runs in a tier
     only = run_all.select_steps(quick=False, extra=True, only=["bench_mnist.py mnist_mlp_40"])
@@ -562,3 +582,139 @@ def test_a_spawned_worker_imports_what_it_runs():
     context = multiprocessing.get_context("spawn")  # as the worker pool: TensorFlow cannot fork
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as workers:
         assert workers.submit(pool.run_cost, task).result(timeout=120) == 4.0  # vgg 2x, tri-state 2x
+
+
+def test_the_families_table_is_the_tests_table():
+    from tests import test_families
+
+    assert families.FAMILIES == test_families.FAMILIES
+    assert set(families.WITHOUT_BATCHNORM_GAMMA) == set(test_families.WITHOUT_BATCHNORM_GAMMA)
+    assert set(families.QUICK_FAMILIES) <= set(families.FAMILIES)
+    assert families.MAX_KEPT == test_families.MAX_KEPT
+
+
+def _family_rows():
+    def row(name, mode, side, before, kept, kept_macs, relative, exact):
+        return {"family": name, "mode": mode, "input_side": side, "params_before": before,
+                "kept_params": kept, "kept_macs": kept_macs, "relative_diff": relative,
+                "exact": exact}
+
+    return {"settings": {"share": 0.3, "tolerance": 1e-5}, "seconds_total": 150.0, "rows": [
+        row("A", "unit-groups", 32, 1000, 0.5, 0.45, 1e-8, True),
+        row("A", "batchnorm", 32, 1000, 0.7, 0.66, 2e-8, True),
+        row("B", "unit-groups", 75, 2000, 0.85, 0.8, 3e-6, False),
+        {"family": "B", "mode": "batchnorm", "skipped": "no BatchNorm"}]}
+
+
+def test_families_table_says_what_shrinks_and_why_not():
+    payload = _family_rows()
+    assert families.families_table(payload)[2:] == [
+        "| A | 32x32 | 1,000 | 0.500 | 0.450 | 0.700 | yes, 2e-08 |",
+        "| B | 75x75 | 2,000 | 0.850 | 0.800 | no BN gamma (no BatchNorm) | "
+        "no (unit-groups), 3e-06 |"]
+    assert families.families_summary(payload) == [
+        "- exact in every family and both ways: MISSED (B (unit-groups))",
+        "- at most 0.80 of the parameters kept in every family and both ways: MISSED "
+        "(B (unit-groups, 0.850))",
+        "- 1 of 2 families have no BatchNorm gamma, so gamma = beta = 0 cannot silence a "
+        "channel there (they shrink by zeroed unit groups): B (no BatchNorm)"]
+    payload["rows"][2].update(kept_params=0.8, exact=True)
+    assert [line.rsplit(": ", 1)[1] for line in families.families_summary(payload)[:2]] == [
+        "MET", "MET"]
+    assert families.families_markdown(payload).startswith(
+        "## Which keras.applications families shrink\n\nEach family's smallest member")
+
+
+def _mobile_payload():
+    def run(arm, strength, error, params, speedup=None):
+        return {"arm": arm, "strength": strength, "error_pct": {"trained": error - 0.01,
+                                                                "shrunk": error},
+                "params": params, "macs": 5 * params, "tflite_bytes": 4 * params,
+                "latency": {"speedup": speedup} if speedup else None}
+
+    settings = {"matched_points": 0.3, "target_removed_ratio": 3.0, "target_speedup": 2.0,
+                "alpha": 1.0, "side": 32, "epochs": 2, "batch": 128, "momentum": 0.9,
+                "learning_rate": 0.05, "bn_momentum": 0.9, "seed": 0, "train_images": 60000,
+                "test_images": 10000}
+    return {"settings": settings, "environment": {"cpus": 2},
+            "load_average": {"training": 1.5, "timing": 0.5},
+            "runs": [run("dense", 0.0, 1.0, 1000), run("kernels", 1e-3, 1.1, 900, 1.1),
+                     run("kernels", 3e-3, 1.5, 700, 1.4), run("unit-groups", 1e-3, 1.2, 500, 1.8),
+                     run("unit-groups", 3e-3, 1.31, 300, 3.0), run("gates", 1e-2, 1.3, 600, 2.5)]}
+
+
+def test_mobile_verdicts_compare_each_arms_best_run_within_the_matched_error():
+    payload = _mobile_payload()
+    chosen = mobile_report.matched_runs(payload)  # dense 1.00% + 0.3: 1.30% is in, 1.31% out
+    assert {arm: row["params"] for arm, row in chosen.items()} == {
+        "kernels": 900, "unit-groups": 500, "gates": 600}
+    assert mobile_report.verdicts(payload) == [
+        "- (b) or (c) removes >= 3x the parameters (a) removes at matched error: MET ((b) "
+        "removes 500, 5.0x (a)'s 100; (c) removes 400, 4.0x (a)'s 100)",
+        "- compact TFLite of (b) or (c) >= 2x faster than the dense one at batch 1: MET ((b) "
+        "1.80x; (c) 2.50x)"]
+    payload["runs"] = [r for r in payload["runs"] if r["arm"] != "gates"]
+    assert [line.split(": ", 1)[1] for line in mobile_report.verdicts(payload)] == [
+        "MET ((b) removes 500, 5.0x (a)'s 100; (c) no run at matched error)",
+        "MISSED ((b) 1.80x)"]
+    payload["runs"] = [r for r in payload["runs"] if r["arm"] != "kernels"]
+    assert mobile_report.verdicts(payload)[0].endswith(
+        "UNDECIDED ((a) has no run at matched error)")
+
+
+def test_mobile_readme_lines_show_the_dense_run_and_each_arms_matched_run():
+    lines = mobile_report.readme_lines(_mobile_payload())
+    assert lines[0].startswith("MobileNetV3 on MNIST (`benchmarks/bench_mobile.py`, "
+                               "`make bench-extra`; every run in ")
+    assert lines[0].endswith(
+        "MobileNetV3Small(alpha=1, weights=None) on MNIST padded to 32x32x1 (60,000 training / "
+        "10,000 test images), 2 epoch(s), batch 128, SGD momentum 0.9 with cosine-decayed "
+        "learning rate 0.05 (ProximalSGD for the arms), BatchNorm momentum 0.9, seed 0. Matched "
+        "error: each arm's run with the fewest parameters among those within 0.3 points of the "
+        "dense test error (1.00% + 0.3).")
+    assert lines[2:8] == [
+        "| arm | strength | error % trained / shrunk | parameters | kept | MACs | TFLite bytes "
+        "| speedup batch 1 |", "|---|---|---|---|---|---|---|---|",
+        "| dense (SGD) | - | 0.99 / 1.00 | 1,000 | 1.000 | 5,000 | 4,000 | 1.00x |",
+        "| (a) group lasso per kernel | 0.001 | 1.09 / 1.10 | 900 | 0.900 | 4,500 | 3,600 | "
+        "1.10x |",
+        "| (b) group lasso per unit group | 0.001 | 1.19 / 1.20 | 500 | 0.500 | 2,500 | 2,000 "
+        "| 1.80x |",
+        "| (c) gates | 0.01 | 1.29 / 1.30 | 600 | 0.600 | 3,000 | 2,400 | 2.50x |"]
+    assert lines[-2] == (
+        "- Load average of the 2-core machine (other jobs shared it): 1.5 at the start of "
+        "training, 0.5 when the TFLite files were timed (LiteRT, one thread, interleaved rounds: "
+        "the speedups are ratios within one timing).")
+    table = mobile_report.mobile_markdown(_mobile_payload()).splitlines()
+    assert "| (b) group lasso per unit group | 0.003 | 1.30 / 1.31 | 300 | 0.300 | 1,500 | 1,200 " \
+        "| 3.00x |  |" in table
+    assert "| (a) group lasso per kernel | 0.001 | 1.09 / 1.10 | 900 | 0.900 | 4,500 | 3,600 " \
+        "| 1.10x | yes |" in table
+
+
+def test_readme_results_carry_the_families_and_mobile_sections(monkeypatch, tmp_path):
+    monkeypatch.setattr(readme_results, "RESULTS", tmp_path)
+    (tmp_path / "families.json").write_text(json.dumps(_family_rows()))
+    (tmp_path / "mobile.json").write_text(json.dumps(_mobile_payload()))
+    lines = readme_results.render().splitlines()
+    start = lines.index("") + 1
+    assert lines[start].startswith(
+        "Which `keras.applications` families shrink (`benchmarks/bench_families.py`, "
+        "`make bench`): each family's smallest member, weights=None")
+    assert lines[start + 4] == "| A | 32x32 | 1,000 | 0.500 | 0.450 | 0.700 | yes, 2e-08 |"
+    mobile = lines.index(mobile_report.readme_lines(_mobile_payload())[0])
+    assert lines[mobile - 1] == "" and mobile > start
+
+
+def test_mobile_runs_start_with_the_dense_reference():
+    args = bench_mobile.parse_args(["--runs", "gates:3e-2", "kernels:1e-3"])
+    assert bench_mobile.plan(args) == [("dense", 0.0), ("gates", 0.03), ("kernels", 1e-3)]
+    assert args.epochs == bench_mobile.config.EPOCHS
+    quick = bench_mobile.parse_args(["--quick"])
+    assert quick.epochs == 1 and [arm for arm, _ in bench_mobile.plan(quick)] == [
+        "dense", "kernels", "unit-groups", "gates"]
+    with pytest.raises(SystemExit, match="ARM one of kernels, unit-groups, gates. Received: "
+                                         "'dense:1'"):
+        bench_mobile.parse_run("dense:1")
+    with pytest.raises(SystemExit, match="expected a number after the arm"):
+        bench_mobile.parse_run("gates:strong")

@@ -1,0 +1,38 @@
+"""bench_mobile.py's fixed choices: the network, the training recipe, the arms and their
+strengths, what "matched error" means and the issue's targets."""
+
+SEED = 0
+# keras.applications.MobileNetV3Small(weights=None, input_shape=(32, 32, 1), classes=10,
+# include_preprocessing=False, classifier_activation=None, alpha=ALPHA): hard-swish,
+# squeeze-and-excitation, inverted residuals. MNIST is padded from 28x28 to 32x32.
+ALPHA = 1.0
+SIDE = 32
+# The Keras default BatchNorm momentum 0.999 needs thousands of steps before the moving
+# statistics match the weights; a few epochs of MNIST are ~1,400 steps, so inference used
+# stale statistics. 0.9 for every BatchNorm, every arm.
+BN_MOMENTUM = 0.9
+EPOCHS = 3
+BATCH = 128
+LEARNING_RATE = 0.05  # cosine-decayed to 1% of it over the whole run
+MOMENTUM = 0.9
+STEPS_PER_EXECUTION = 16  # the same updates, less per-step dispatch
+
+# The runs of the full benchmark: arm -> strengths (GroupLasso strength, or the gates' l1).
+STRENGTHS = {
+    "kernels": (1e-3, 3e-3, 1e-2),
+    "unit-groups": (1e-3, 3e-3, 1e-2),
+    "gates": (1e-3, 3e-3, 1e-2),
+}
+# `--quick`: a fixed subset, one epoch, one strength per arm.
+QUICK_TRAIN, QUICK_TEST, QUICK_EPOCHS = 2048, 1000, 1
+QUICK_STRENGTHS = {"kernels": (3e-3,), "unit-groups": (3e-3,), "gates": (3e-3,)}
+
+# Matched error: each arm is judged on its most compressed run whose test error (of the shrunk
+# model) is at most the dense run's plus MATCHED_POINTS percentage points.
+MATCHED_POINTS = 0.3
+# The issue's targets: (b) or (c) removes at least this many times the parameters (a) removes,
+# and its compact TFLite runs at least this many times faster than the dense one at batch 1.
+TARGET_REMOVED_RATIO = 3.0
+TARGET_SPEEDUP = 2.0
+# Batch-1 LiteRT timing, one thread: interleaved rounds of this many calls per model.
+LATENCY_ROUNDS, LATENCY_ITERATIONS = 9, 300
