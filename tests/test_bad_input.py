@@ -8,7 +8,7 @@ already had a test elsewhere are listed here and not repeated:
   outgoing groups, non-numeric strength: tests/test_penalties.py
   (test_bad_hyperparameters_raise_value_error_naming_the_argument,
   test_non_numeric_strength_is_a_type_error)
-- add_penalty on an LSTM: test_penalties.py::test_add_penalty_refuses_a_layer_it_cannot_group
+- add_penalty on a ConvLSTM1D: test_penalties.py::test_add_penalty_refuses_a_layer_it_cannot_group
 - ProximalSGD + keras L1 warns once: test_optimizers.py::test_unknown_regularizer_falls_back_...
 - subclassed / nested models, shared layers, unknown custom layers, NaN weights, bad tol and
   round_to: tests/test_surgery.py
@@ -70,8 +70,8 @@ def _raises(error_type, call):
      "GroupLasso: expected `include_bias` to be True, False or None. Received: "
      "include_bias='yes'. Pass a bool, or None for the default (True for incoming groups)."),
     (lambda: ns.GroupLasso(0.1, layout="nchw"), ValueError,
-     "GroupLasso: expected `layout` to be one of 'standard', 'transposed', 'depthwise'. "
-     "Received: layout='nchw'. Pass one of the listed values."),
+     "GroupLasso: expected `layout` to be one of 'standard', 'transposed', 'depthwise', "
+     "'lstm', 'gru'. Received: layout='nchw'. Pass one of the listed values."),
 ])
 def test_bad_penalty_arguments(make, error_type, message):
     assert _raises(error_type, make).startswith(message)

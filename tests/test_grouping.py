@@ -97,9 +97,10 @@ def test_take_units_keeps_whole_depthwise_channels(rng):
 
 
 def test_unknown_layer_is_refused_by_name():
-    layer = L.LSTM(3, name="my_lstm")
+    layer = L.ConvLSTM1D(3, 2, name="my_lstm")
     assert grouping.unit_spec(layer) is None
-    with pytest.raises(ValueError, match="Layer 'my_lstm' of type LSTM has no known per-unit"):
+    with pytest.raises(ValueError, match="Layer 'my_lstm' of type ConvLSTM1D has no known "
+                                         "per-unit"):
         grouping.require_unit_spec(layer)
 
 

@@ -145,8 +145,9 @@ def test_add_penalty_uses_each_layers_layout():
 
 
 def test_add_penalty_refuses_a_layer_it_cannot_group():
-    inputs = keras.Input((4, 3))
-    x = keras.layers.LSTM(5, name="rnn")(inputs)
+    inputs = keras.Input((4, 6, 3))
+    x = keras.layers.ConvLSTM1D(5, 3, name="rnn")(inputs)
     model = keras.Model(inputs, x)
-    with pytest.raises(ValueError, match="Layer 'rnn' of type LSTM has no known per-unit grouping"):
+    with pytest.raises(ValueError, match="Layer 'rnn' of type ConvLSTM1D has no known per-unit "
+                                         "grouping"):
         ns.add_penalty(model, ns.GroupLasso(0.1), layers=["rnn"])

@@ -9,6 +9,9 @@ is every kernel weight that reads it. Three kernel layouts cover the stock Keras
 - ``"transposed"``: ``(..., out, in)``, used by Conv1DTranspose/2DTranspose/3DTranspose.
 - ``"depthwise"``: ``(..., in, multiplier)``, used by DepthwiseConv1D/2D and the depthwise kernel of
   SeparableConv1D/2D. Input channel ``c`` feeds outputs ``c*m ... c*m+m-1``.
+- ``"lstm"`` / ``"gru"``: ``(..., in, gates * units)``, the kernels and biases of LSTM (4 gates)
+  and GRU (3 gates) cells: unit ``j``'s incoming group is column ``j`` of every gate block
+  (columns ``g * units + j``); rows are input units as in ``"standard"``.
 
 A rank-1 weight (a bias) has one entry per output unit whatever the layout.
 
@@ -28,7 +31,8 @@ from tf_neuronselect.utils.validation import validate_choice
 STANDARD = "standard"
 TRANSPOSED = "transposed"
 DEPTHWISE = "depthwise"
-LAYOUTS = (STANDARD, TRANSPOSED, DEPTHWISE)
+GATES = {"lstm": 4, "gru": 3}
+LAYOUTS = (STANDARD, TRANSPOSED, DEPTHWISE) + tuple(GATES)
 INCOMING = "incoming"
 OUTGOING = "outgoing"
 SIDES = (INCOMING, OUTGOING)
@@ -42,6 +46,11 @@ def unit_axes(rank, layout, side):
     """
     validate_choice(layout, "layout", LAYOUTS, "unit_axes")
     validate_choice(side, "side", SIDES, "unit_axes")
+    if layout in GATES:
+        if side == INCOMING:
+            raise ValueError(f"unit_axes: a '{layout}' weight's incoming units are spread over "
+                             "its gate blocks; use the grouping functions, which split them.")
+        layout = STANDARD
     if rank == 1:
         if side == OUTGOING:
             raise ValueError(
@@ -59,6 +68,19 @@ def unit_axes(rank, layout, side):
     return (before_last, last) if side == INCOMING else (before_last,)
 
 
+def _split(shape, layout, side):
+    """``(shape, layout)`` to index units with: a gated weight's last axis split into
+    ``(gates, units)`` on the incoming side, so its units lie on the last axis."""
+    if layout in GATES and side == INCOMING:
+        gates = GATES[layout]
+        return tuple(shape[:-1]) + (gates, shape[-1] // gates), STANDARD
+    return tuple(shape), STANDARD if layout in GATES else layout
+
+
+def _gated(layout, side):
+    return layout in GATES and side == INCOMING
+
+
 def _group_permutation(rank, layout, side):
     units = unit_axes(rank, layout, side)
     others = tuple(a for a in range(rank) if a not in units)
@@ -67,6 +89,7 @@ def _group_permutation(rank, layout, side):
 
 def num_units(shape, layout, side=INCOMING):
     """How many units (groups) a weight of ``shape`` has on ``side``."""
+    shape, layout = _split(shape, layout, side)
     axes = unit_axes(len(shape), layout, side)
     return int(np.prod([shape[a] for a in axes]))
 
@@ -78,6 +101,10 @@ def group_size(shape, layout, side=INCOMING):
 
 def unit_matrix(x, layout, side=INCOMING):
     """``x`` reshaped (with ``keras.ops``) to ``(group_size, units)``: column j is unit j's group."""
+    shape, base = _split(tuple(x.shape), layout, side)
+    if _gated(layout, side):
+        return unit_matrix(ops.reshape(x, shape), base, side)
+    layout = base
     perm, _ = _group_permutation(len(x.shape), layout, side)
     moved = ops.transpose(x, perm) if perm != tuple(range(len(perm))) else x
     return ops.reshape(moved, (-1, num_units(tuple(x.shape), layout, side)))
@@ -85,6 +112,10 @@ def unit_matrix(x, layout, side=INCOMING):
 
 def from_unit_matrix(matrix, shape, layout, side=INCOMING):
     """Inverse of ``unit_matrix``: back to a weight of ``shape``."""
+    split, base = _split(tuple(shape), layout, side)
+    if _gated(layout, side):
+        return ops.reshape(from_unit_matrix(matrix, split, base, side), tuple(shape))
+    layout = base
     perm, _ = _group_permutation(len(shape), layout, side)
     moved = ops.reshape(matrix, tuple(shape[a] for a in perm))
     if perm == tuple(range(len(perm))):
@@ -94,6 +125,10 @@ def from_unit_matrix(matrix, shape, layout, side=INCOMING):
 
 def unit_norms_numpy(array, layout, side=INCOMING):
     """Euclidean norm of every group of a NumPy weight, shape ``(units,)``."""
+    shape, base = _split(array.shape, layout, side)
+    if _gated(layout, side):
+        return unit_norms_numpy(array.reshape(shape), base, side)
+    layout = base
     perm, _ = _group_permutation(array.ndim, layout, side)
     matrix = np.transpose(array, perm).reshape(-1, num_units(array.shape, layout, side))
     return np.sqrt(np.sum(np.square(matrix.astype(np.float64)), axis=0))
@@ -102,6 +137,11 @@ def unit_norms_numpy(array, layout, side=INCOMING):
 def take_units(array, layout, side, indices):
     """The NumPy weight with only the units ``indices`` kept on ``side`` (in the given order)."""
     indices = np.asarray(indices, dtype=np.int64)
+    shape, base = _split(array.shape, layout, side)
+    if _gated(layout, side):
+        kept = np.take(array.reshape(shape), indices, axis=-1)
+        return kept.reshape(array.shape[:-1] + (-1,))
+    layout = base
     axes = unit_axes(array.ndim, layout, side)
     if len(axes) == 1:
         return np.take(array, indices, axis=axes[0])
@@ -130,6 +170,12 @@ class UnitSpec:
             or None.
         regularizer: attribute name of the layer's regularizer for ``kernel`` (what its config
             serializes).
+        recurrent: attribute path of a recurrent kernel (RNN layers): ``(units, gates *
+            units)``, whose columns join each unit's incoming group and whose rows go with it.
+        reads: False when the layer's input has no channels to prune (an Embedding reads
+            token ids: its kernel's rows are the vocabulary, not input channels).
+
+    Attribute names may be dotted paths into sublayers (``"cell.kernel"``).
     """
 
     kernel: str
@@ -137,6 +183,14 @@ class UnitSpec:
     bias: str | None = "bias"
     depthwise: str | None = None
     regularizer: str = "kernel_regularizer"
+    recurrent: str | None = None
+    reads: bool = True
+
+
+def _recurrent(layout):
+    # An RNN layer keeps its weights and regularizers on its cell.
+    return UnitSpec("cell.kernel", layout, bias="cell.bias", regularizer="cell.kernel_regularizer",
+                    recurrent="cell.recurrent_kernel")
 
 
 _SEPARABLE = UnitSpec(
@@ -154,7 +208,43 @@ _SPECS = {
     keras.layers.DepthwiseConv2D: UnitSpec("kernel", DEPTHWISE, regularizer="depthwise_regularizer"),
     keras.layers.SeparableConv1D: _SEPARABLE,
     keras.layers.SeparableConv2D: _SEPARABLE,
+    keras.layers.SimpleRNN: _recurrent(STANDARD),
+    keras.layers.LSTM: _recurrent("lstm"),
+    keras.layers.GRU: _recurrent("gru"),
+    keras.layers.Embedding: UnitSpec("embeddings", STANDARD, bias=None,
+                                     regularizer="embeddings_regularizer", reads=False),
 }
+
+
+def _einsum_spec(layer):
+    """A Dense in disguise: ``EinsumDense("...x,xy->...y")`` with a bias on ``y`` or none."""
+    inputs, _, output = layer.equation.partition("->")
+    operand, _, kernel = inputs.partition(",")
+    if len(kernel) != 2 or not operand or not output or operand[-1] != kernel[0] \
+            or output[-1] != kernel[1] or kernel[0] in output or kernel[1] in operand:
+        return None
+    if getattr(layer, "bias_axes", None) not in (None, kernel[1]):
+        return None
+    return UnitSpec("kernel", STANDARD, bias="bias" if layer.bias_axes else None)
+
+
+_DYNAMIC_SPECS = {keras.layers.EinsumDense: _einsum_spec}
+
+
+def weight_of(layer, path):
+    """The attribute ``path`` of ``layer`` (dotted for a sublayer's weight, as in
+    ``"cell.kernel"``), or None when ``path`` is None or the attribute is missing."""
+    value = layer
+    for name in (path.split(".") if path else [None]):
+        value = getattr(value, name, None) if name else None
+    return value
+
+
+def set_attribute(layer, path, value):
+    """Sets the attribute ``path`` of ``layer`` (dotted for a sublayer, as in
+    ``"cell.kernel_regularizer"``) to ``value``."""
+    owner_path, _, name = path.rpartition(".")
+    setattr(weight_of(layer, owner_path) if owner_path else layer, name, value)
 
 
 def register_unit_spec(layer_class, spec):
@@ -176,7 +266,7 @@ def unit_spec(layer):
     The lookup is by exact class: a subclass may change what its weights mean, so it must be
     registered with ``register_unit_spec`` instead of being guessed.
     """
-    spec = _SPECS.get(type(layer))
+    spec = layout_spec(layer)
     if spec is not None and getattr(layer, "groups", 1) != 1:
         raise ValueError(
             f"Layer '{layer.name}' ({type(layer).__name__}) uses grouped convolution "
@@ -189,6 +279,8 @@ def unit_spec(layer):
 def layout_spec(layer):
     """The ``UnitSpec`` of ``layer``'s class whatever its ``groups`` (None for other layers):
     where its kernel is, to count its cost. Use ``unit_spec`` to decide what can be pruned."""
+    if type(layer) in _DYNAMIC_SPECS:
+        return _DYNAMIC_SPECS[type(layer)](layer)
     return _SPECS.get(type(layer))
 
 
@@ -221,6 +313,10 @@ def depthwise_units(channels, multiplier):
 def scale_units(array, layout, side, factors):
     """The NumPy weight with every group on ``side`` multiplied by its entry of ``factors``."""
     factors = np.asarray(factors, dtype=array.dtype)
+    shape, base = _split(array.shape, layout, side)
+    if _gated(layout, side):
+        return scale_units(array.reshape(shape), base, side, factors).reshape(array.shape)
+    layout = base
     axes = unit_axes(array.ndim, layout, side)
     shape = [1] * array.ndim
     for axis in axes:
@@ -230,14 +326,15 @@ def scale_units(array, layout, side, factors):
 
 def constant_response(kernel, layout, values):
     """What each output unit of ``kernel`` receives when input channel ``i`` is the constant
-    ``values[i]`` at every position a kernel tap reads (no zero padding): shape ``(units,)``.
+    ``values[i]`` at every position a kernel tap reads (no zero padding): shape ``(units,)``
+    (for gated layouts, one entry per column: what each gate's bias must gain).
 
     Every tap sees the constant, so the spatial axes are summed; this is the amount to add to
     the bias when those inputs are removed.
     """
     values = np.asarray(values, dtype=np.float64)
     summed = kernel.astype(np.float64).reshape((-1,) + kernel.shape[-2:]).sum(axis=0)
-    if layout == STANDARD:
+    if layout == STANDARD or layout in GATES:
         return values @ summed
     if layout == TRANSPOSED:
         return summed @ values

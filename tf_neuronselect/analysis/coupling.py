@@ -125,12 +125,15 @@ def _couple_unit_layer(node, layer, key_in, key_out, coupling):
     spec = grouping.unit_spec(layer)
     channels = coupling.channels
     if spec.layout == grouping.DEPTHWISE and not spec.depthwise:
-        multiplier = getattr(layer, spec.kernel).shape[-1]
+        multiplier = grouping.weight_of(layer, spec.kernel).shape[-1]
         size = len(channels.removable[key_in])
         channels.link(key_in, np.repeat(np.arange(size), multiplier), key_out,
                       np.arange(size * multiplier))
         return
-    coupling.readers.append((node, key_in))
+    if not spec.reads:
+        pin_all(channels, key_in, f"read by '{layer.name}' as indices, not channels")
+    else:
+        coupling.readers.append((node, key_in))
     activation = slicers.mixing_activation(layer)
     if activation:
         # Every unit's output depends on all the others: removing one changes the rest.

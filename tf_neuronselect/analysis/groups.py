@@ -167,17 +167,21 @@ def _add(slices, labels, layer, variable, layout, side, role):
 
 def _unit_layer_slices(layer, labels_in, labels_out, slices):
     spec = grouping.unit_spec(layer)
-    kernel = getattr(layer, spec.kernel)
-    bias = getattr(layer, spec.bias, None) if spec.bias else None
+    kernel = grouping.weight_of(layer, spec.kernel)
+    bias = grouping.weight_of(layer, spec.bias)
     depthwise_only = spec.layout == grouping.DEPTHWISE and not spec.depthwise
     role = CARRIES if depthwise_only else PRODUCES
     _add(slices, labels_out, layer, kernel, spec.layout, grouping.INCOMING, role)
     if bias is not None:
         _add(slices, labels_out, layer, bias, spec.layout, grouping.INCOMING, role)
-    if labels_in is None or depthwise_only:
+    if spec.recurrent:  # its gate columns produce the unit; its row is read by the others
+        recurrent = grouping.weight_of(layer, spec.recurrent)
+        _add(slices, labels_out, layer, recurrent, spec.layout, grouping.INCOMING, PRODUCES)
+        _add(slices, labels_out, layer, recurrent, grouping.STANDARD, grouping.OUTGOING, READS)
+    if labels_in is None or depthwise_only or not spec.reads:
         return
     if spec.depthwise:
-        depthwise = getattr(layer, spec.depthwise)
+        depthwise = grouping.weight_of(layer, spec.depthwise)
         _add(slices, labels_in, layer, depthwise, grouping.DEPTHWISE, grouping.OUTGOING, READS)
         multiplier = depthwise.shape[-1]
         _add(slices, np.repeat(labels_in, multiplier), layer, kernel, spec.layout,

@@ -1,6 +1,8 @@
 """Nested models (a Sequential or Functional model used as a layer, as in ConvNeXt's stem or a
 KerasHub task around its backbone) are read through: ``inline_nested_models`` returns one flat
-functional model that calls the inner models' own layers directly.
+functional model that calls the inner models' own layers directly. A ``Bidirectional`` wrapper
+is read through the same way: its forward and backward layers, the backward output flipped
+back in time (``ops.flip``), merged by a stock layer as its ``merge_mode`` says.
 
 The flat model shares every layer object (and so every variable) with the original, so what
 the analysis finds about its layers holds for the original model, and ``shrink`` builds a flat
@@ -16,8 +18,12 @@ import keras
 from tf_neuronselect.utils import keras_private
 
 
+_MERGES = {"concat": keras.layers.Concatenate, "sum": keras.layers.Add,
+           "ave": keras.layers.Average, "mul": keras.layers.Multiply}
+
+
 def has_nested_models(functional):
-    return any(isinstance(node.operation, keras.Model)
+    return any(isinstance(node.operation, (keras.Model, keras.layers.Bidirectional))
                for node in keras_private.nodes_in_order(functional))
 
 
@@ -51,6 +57,8 @@ def _replay(functional, tensors):
 def _call(operation, args, kwargs):
     if isinstance(operation, keras.Model):
         return _inline(operation, args, kwargs)
+    if isinstance(operation, keras.layers.Bidirectional):
+        return _inline_bidirectional(operation, args, kwargs)
     if not isinstance(operation, keras.layers.Layer):
         return type(operation).from_config(operation.get_config())(*args, **kwargs)
     return operation(*args, **kwargs)
@@ -77,10 +85,26 @@ def _inline(model, args, kwargs):
                                     keras_private.output_structure(inner))
 
 
+def _inline_bidirectional(wrapper, args, kwargs):
+    if wrapper.return_state or wrapper.merge_mode not in _MERGES or len(args) != 1 \
+            or kwargs.get("initial_state") is not None:
+        raise ValueError(
+            f"Expected Bidirectional '{wrapper.name}' to be called on one sequence, without "
+            "initial states, returning one merged output. Received: merge_mode="
+            f"{wrapper.merge_mode!r}, return_state={wrapper.return_state}. How to fix: use "
+            "merge_mode='concat', 'sum', 'ave' or 'mul' and no returned states."
+        )
+    mask = {"mask": kwargs["mask"]} if kwargs.get("mask") is not None else {}
+    forward = wrapper.forward_layer(args[0], **mask)
+    backward = wrapper.backward_layer(args[0], **mask)
+    if wrapper.return_sequences:
+        backward = keras.ops.flip(backward, axis=1)
+    merge = _MERGES[wrapper.merge_mode](name=f"{wrapper.name}_{wrapper.merge_mode}")
+    return merge([forward, backward])
+
+
 def _check_unique_names(functional):
-    counts = collections.Counter(
-        layer.name for layer in keras_private.own_layers(functional)
-        if not isinstance(layer, (keras.Model, keras.layers.InputLayer)))
+    counts = collections.Counter(_graph_names(functional))
     repeated = sorted(name for name, count in counts.items() if count > 1)
     if repeated:
         raise ValueError(
@@ -88,3 +112,16 @@ def _check_unique_names(functional):
             f"Received: the names {repeated} are used more than once. How to fix: give the "
             "layers of the nested models distinct names (name=... when building them)."
         )
+
+
+def _graph_names(functional):
+    """Names of the operations the flat model will call (not the inputs of nested models)."""
+    for node in keras_private.nodes_in_order(functional):
+        operation = node.operation
+        if isinstance(operation, keras.Model):
+            inner = keras_private.graph_model(operation)
+            yield from (_graph_names(inner) if inner is not None else [operation.name])
+        elif isinstance(operation, keras.layers.Bidirectional):
+            yield from (operation.forward_layer.name, operation.backward_layer.name)
+        elif not node.is_input:
+            yield operation.name

@@ -53,6 +53,22 @@ class ProductOpSlicer(OpSlicer):
                                                    values)
 
 
+class FlipSlicer(OpSlicer):
+    """``ops.flip(x, axis)``: keeps channels unless it reverses the channel axis."""
+
+    def role(self, operation):
+        node = keras_private.operation_node(operation)
+        axis = getattr(operation, "axis", None)  # an argument of the op, not of its call
+        rank = len(node.outputs[0].shape)
+        axes = axis if isinstance(axis, (list, tuple)) else [axis]
+        if axis is None or any(a % rank == rank - 1 for a in axes):
+            return slicers.PINNED
+        return slicers.CHANNELWISE
+
+    def constant(self, operation, values, shapes):
+        return values[0].copy()
+
+
 def _runner(operation):
     node = keras_private.operation_node(operation)
 
@@ -78,4 +94,5 @@ def op_slicers():
     for name in BINARY:
         slicer = ProductOpSlicer() if name == "multiply" else OpSlicer()
         table[keras_private.op_class(getattr(keras.ops, name), 2.0)] = slicer
+    table[keras_private.op_class(keras.ops.flip, 0)] = FlipSlicer()
     return table

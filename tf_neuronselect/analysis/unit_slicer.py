@@ -4,6 +4,7 @@ Every layout fact comes from ``tf_neuronselect.grouping``: output units are inco
 the unit kernel, input channels are outgoing groups of the first kernel.
 """
 
+import keras
 import numpy as np
 
 from tf_neuronselect import grouping
@@ -32,27 +33,35 @@ class UnitSlicer(Slicer):
 
     def num_units(self, layer):
         spec = grouping.unit_spec(layer)
-        kernel = getattr(layer, spec.kernel)
+        kernel = grouping.weight_of(layer, spec.kernel)
         return grouping.num_units(tuple(kernel.shape), spec.layout)
 
     def config(self, layer, keep_in, keep_out):
         config = layer.get_config()
-        for key in ("units", "filters"):
+        for key in ("units", "filters", "output_dim"):
             if key in config:
                 config[key] = len(keep_out)
+        if isinstance(layer, keras.layers.EinsumDense):
+            shape = config["output_shape"]
+            config["output_shape"] = tuple(shape[:-1]) + (len(keep_out),) \
+                if isinstance(shape, (list, tuple)) else len(keep_out)
         return config
 
     def weights(self, layer, keep_in, keep_out, bias_fold, in_scale=None, out_scale=None):
         spec = grouping.unit_spec(layer)
-        arrays = {name: to_numpy(getattr(layer, name))
-                  for name in (spec.kernel, spec.depthwise, spec.bias)
-                  if name and getattr(layer, name, None) is not None}
+        arrays = {name: to_numpy(grouping.weight_of(layer, name))
+                  for name in (spec.kernel, spec.depthwise, spec.bias, spec.recurrent)
+                  if grouping.weight_of(layer, name) is not None}
         arrays = _slice_inputs(arrays, spec, keep_in, in_scale)
         arrays = _slice_outputs(arrays, spec, keep_out, bias_fold, out_scale)
+        if spec.recurrent:
+            arrays[spec.recurrent] = _slice_recurrent(arrays[spec.recurrent], spec, keep_out)
         return [arrays[name] for name in _weight_names(layer, spec, arrays)]
 
 
 def _slice_inputs(arrays, spec, keep_in, in_scale):
+    if not spec.reads:
+        return arrays
     layout = spec.layout
     first = spec.depthwise or spec.kernel
     first_layout = grouping.DEPTHWISE if spec.depthwise else layout
@@ -74,23 +83,31 @@ def _slice_inputs(arrays, spec, keep_in, in_scale):
 
 def _slice_outputs(arrays, spec, keep_out, bias_fold, out_scale):
     kernel = arrays[spec.kernel]
-    units = grouping.num_units(kernel.shape, spec.layout)
     bias = arrays.get(spec.bias) if spec.bias else None
     if bias_fold is not None:
-        bias = (np.zeros(units, kernel.dtype) if bias is None else bias) + bias_fold
+        bias = (np.zeros(len(bias_fold), kernel.dtype) if bias is None else bias) + bias_fold
     if out_scale is not None:
         kernel = grouping.scale_units(kernel, spec.layout, grouping.INCOMING, out_scale)
-        bias = None if bias is None else bias * out_scale
+        bias = None if bias is None else grouping.scale_units(bias, spec.layout,
+                                                              grouping.INCOMING, out_scale)
     arrays[spec.kernel] = grouping.take_units(kernel, spec.layout, grouping.INCOMING, keep_out)
     if bias is not None:
-        arrays[spec.bias or "bias"] = np.take(bias, keep_out).astype(kernel.dtype)
+        arrays[spec.bias or "bias"] = grouping.take_units(
+            bias, spec.layout, grouping.INCOMING, keep_out).astype(kernel.dtype)
     return arrays
+
+
+def _slice_recurrent(recurrent, spec, keep_out):
+    """A recurrent kernel loses the rows (the units it reads) and the gate columns of every
+    removed unit."""
+    rows = grouping.take_units(recurrent, grouping.STANDARD, grouping.OUTGOING, keep_out)
+    return grouping.take_units(rows, spec.layout, grouping.INCOMING, keep_out)
 
 
 def _weight_names(layer, spec, arrays):
     """The attribute name of every weight, in ``layer.weights`` order (plus a new bias)."""
-    by_id = {id(getattr(layer, name)): name for name in arrays
-             if getattr(layer, name, None) is not None}
+    by_id = {id(grouping.weight_of(layer, name)): name for name in arrays
+             if grouping.weight_of(layer, name) is not None}
     names = []
     for weight in layer.weights:
         if id(weight) not in by_id:

@@ -57,8 +57,8 @@ def add_kernel_penalties(model, penalty, layers=None):
         spec = grouping.require_unit_spec(layer)
         check_built(layer)
         copy = _for_layout(penalty, spec.layout)
-        getattr(layer, spec.kernel).regularizer = copy
-        setattr(layer, spec.regularizer, copy)
+        grouping.weight_of(layer, spec.kernel).regularizer = copy
+        grouping.set_attribute(layer, spec.regularizer, copy)
         names.append(layer.name)
     return names
 

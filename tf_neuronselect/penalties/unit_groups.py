@@ -34,7 +34,7 @@ def add_unit_group_penalties(model, penalty, layers=None):
         share = UnitGroupPenalty(penalty.strength, penalty.alpha, set_name, layout, side,
                                  ids.tolist(), penalty.scale_by_group_size)
         variable.regularizer = share
-        setattr(layer, slot, share)
+        grouping.set_attribute(layer, slot, share)
     touched = {member[0].name for member in members.values()}
     return [layer.name for layer in keras_private.own_layers(model) if layer.name in touched]
 
@@ -78,10 +78,14 @@ def regularizer_slot(layer, variable):
     ``depthwise_regularizer``, ``gamma_regularizer``, ...), or None when there is none."""
     spec = grouping.layout_spec(layer)
     if spec is not None:
-        if variable is getattr(layer, spec.kernel, None):
-            return spec.regularizer
-        if spec.depthwise and variable is getattr(layer, spec.depthwise, None):
-            return "depthwise_regularizer"
+        owner = spec.regularizer.rpartition(".")[0]
+        prefix = f"{owner}." if owner else ""
+        slots = {spec.kernel: spec.regularizer, spec.depthwise: "depthwise_regularizer",
+                 spec.recurrent: f"{prefix}recurrent_regularizer",
+                 spec.bias: f"{prefix}bias_regularizer"}
+        for name, slot in slots.items():
+            if name and variable is grouping.weight_of(layer, name):
+                return slot
     config = layer.get_config()
     for attribute, value in vars(layer).items():
         if value is variable and f"{attribute}_regularizer" in config:

@@ -116,7 +116,7 @@ def producer_units(model):
     for layer in own_layers(model):
         spec = None if grouping.is_grouped_convolution(layer) else grouping.unit_spec(layer)
         if spec is not None:
-            units[layer.name] = grouping.num_units(tuple(getattr(layer, spec.kernel).shape),
+            units[layer.name] = grouping.num_units(tuple(grouping.weight_of(layer, spec.kernel).shape),
                                                    spec.layout)
     return units
 

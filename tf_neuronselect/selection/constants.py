@@ -69,10 +69,15 @@ def unit_constant(layer, status, inputs):
     DepthwiseConv also ``act(c * sum(kernel) + bias)`` when its input channel is the constant
     c and no zero padding can reach it."""
     spec = grouping.unit_spec(layer)
-    kernel = to_numpy(getattr(layer, spec.kernel))
+    kernel = to_numpy(grouping.weight_of(layer, spec.kernel))
     units = grouping.num_units(kernel.shape, spec.layout)
     if slicers.mixing_activation(layer):
         return np.full(units, np.nan)  # a dead unit's softmax output still moves
+    if spec.recurrent:
+        # A dead recurrent unit (biases included) stays at its zero state when its activation
+        # maps 0 to 0; otherwise its constant would also feed the other units: keep it.
+        silent = apply_activation(layer, np.zeros(1))[0] == 0
+        return np.where(status.dead & silent, 0.0, np.nan)
     bias = _bias(layer, spec, units)
     before = np.where(status.dead, bias, np.nan)
     if spec.layout == grouping.DEPTHWISE and not spec.depthwise:
@@ -84,5 +89,5 @@ def unit_constant(layer, status, inputs):
 
 
 def _bias(layer, spec, units):
-    bias = getattr(layer, spec.bias, None) if spec.bias else None
+    bias = grouping.weight_of(layer, spec.bias)
     return np.zeros(units) if bias is None else to_numpy(bias).astype(np.float64)

@@ -56,12 +56,25 @@ def layer_status(layer, tol=0.0):
     spec = grouping.unit_spec(layer)
     if spec is None:
         return None
-    kernel = to_numpy(getattr(layer, spec.kernel))
-    norms = grouping.unit_norms_numpy(kernel, spec.layout, grouping.INCOMING)
+    norms = incoming_norms(layer, spec)
     dead = norms <= tol
     reasons = [None if not d else (ZERO_INCOMING if n == 0 else BELOW_TOL)
                for d, n in zip(dead, norms)]
     return UnitStatus(dead, reasons, norms)
+
+
+def incoming_norms(layer, spec):
+    """Each unit's incoming group norm: its kernel columns; for a recurrent layer also its
+    recurrent columns and biases (only then does the unit emit exactly zero: from a zero
+    state, every gate's input is 0 and the candidate is tanh(0))."""
+    names = (spec.kernel, spec.recurrent, spec.bias) if spec.recurrent else (spec.kernel,)
+    squares = 0.0
+    for name in names:
+        weight = grouping.weight_of(layer, name)
+        if weight is not None:
+            squares = squares + grouping.unit_norms_numpy(to_numpy(weight), spec.layout,
+                                                          grouping.INCOMING) ** 2
+    return np.sqrt(squares)
 
 
 def _status(dead, reason, strength):
@@ -75,11 +88,11 @@ def unused_inputs(layer, tol=0.0):
     spec = grouping.unit_spec(layer)
     first = spec.depthwise or spec.kernel
     first_layout = grouping.DEPTHWISE if spec.depthwise else spec.layout
-    kernel = to_numpy(getattr(layer, first))
+    kernel = to_numpy(grouping.weight_of(layer, first))
     unused = grouping.unit_norms_numpy(kernel, first_layout, grouping.OUTGOING) <= tol
     if spec.depthwise:
         # The pointwise rows of all m depthwise outputs of a channel can be zero instead.
-        pointwise = to_numpy(getattr(layer, spec.kernel))
+        pointwise = to_numpy(grouping.weight_of(layer, spec.kernel))
         rows = grouping.unit_norms_numpy(pointwise, spec.layout, grouping.OUTGOING)
         unused |= np.all(rows.reshape(kernel.shape[-2], -1) <= tol, axis=1)
     return unused

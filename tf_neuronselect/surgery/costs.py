@@ -28,7 +28,7 @@ def _positions(layer, shape):
         return 1
     channels_first = getattr(layer, "data_format", "channels_last") == "channels_first"
     spatial = shape[2:] if channels_first else shape[1:-1]
-    return math.prod(int(d) for d in spatial)
+    return math.prod(int(d) for d in spatial if d is not None)  # unknown: per position
 
 
 def layer_macs(layer, input_shape, output_shape, kept_in=None, kept_out=None):
@@ -36,9 +36,11 @@ def layer_macs(layer, input_shape, output_shape, kept_in=None, kept_out=None):
     ``output_shape``, with ``kept_in`` input channels and ``kept_out`` output units (None: all
     of them). 0 for layers without a known unit layout."""
     spec = grouping.layout_spec(layer)
-    if spec is None:
+    if spec is None or not spec.reads:  # an Embedding looks rows up: no multiply-adds
         return 0
-    kernel = tuple(int(d) for d in getattr(layer, spec.kernel).shape)
+    kernel = tuple(int(d) for d in grouping.weight_of(layer, spec.kernel).shape)
+    if spec.recurrent:
+        return _recurrent_macs(spec, kernel, input_shape, kept_in, kept_out)
     spatial, rows, columns = math.prod(kernel[:-2]), kernel[-2], kernel[-1]
     if spec.layout == grouping.TRANSPOSED:
         rows, columns = columns, rows  # (..., out, in): count as (in, out)
@@ -53,8 +55,18 @@ def layer_macs(layer, input_shape, output_shape, kept_in=None, kept_out=None):
     return _positions(layer, shape) * spatial * kept_in * kept_out
 
 
+def _recurrent_macs(spec, kernel, input_shape, kept_in, kept_out):
+    """Every time step multiplies the input by the kernel and the state by the recurrent
+    kernel, for every gate."""
+    gates = grouping.GATES.get(spec.layout, 1)
+    kept_in = kernel[0] if kept_in is None else kept_in
+    kept_out = kernel[1] // gates if kept_out is None else kept_out
+    steps = int(input_shape[1]) if len(input_shape) == 3 and input_shape[1] else 1
+    return steps * gates * kept_out * (kept_in + kept_out)
+
+
 def _separable_macs(layer, spec, output_shape, kept_in, kept_out):
-    depthwise = tuple(int(d) for d in getattr(layer, spec.depthwise).shape)
+    depthwise = tuple(int(d) for d in grouping.weight_of(layer, spec.depthwise).shape)
     spatial, channels, multiplier = math.prod(depthwise[:-2]), depthwise[-2], depthwise[-1]
     kept_in = channels if kept_in is None else kept_in
     middle = kept_in * multiplier

@@ -23,9 +23,9 @@ def bias_fold(layer, keep_in, constants_in):
     values[keep_in] = 0.0
     if not values.any():
         return None
-    kernel = to_numpy(getattr(layer, spec.kernel))
+    kernel = to_numpy(grouping.weight_of(layer, spec.kernel))
     if spec.depthwise:
-        depthwise = to_numpy(getattr(layer, spec.depthwise))
+        depthwise = to_numpy(grouping.weight_of(layer, spec.depthwise))
         values = grouping.constant_response(depthwise, grouping.DEPTHWISE, values)
     return grouping.constant_response(kernel, spec.layout, values)
 

@@ -68,7 +68,7 @@ def _passes(node):
     if role == slicers.UNITS:
         spec = grouping.unit_spec(node.operation)
         return (spec.layout == grouping.DEPTHWISE and not spec.depthwise
-                and getattr(node.operation, spec.kernel).shape[-1] == 1)
+                and grouping.weight_of(node.operation, spec.kernel).shape[-1] == 1)
     if role == slicers.MERGE:
         return getattr(slicer, "zero_absorbing", False)  # zero times anything is zero
     return role == slicers.CHANNELWISE
