@@ -12,6 +12,10 @@ is every kernel weight that reads it. Three kernel layouts cover the stock Keras
 - ``"lstm"`` / ``"gru"``: ``(..., in, gates * units)``, the kernels and biases of LSTM (4 gates)
   and GRU (3 gates) cells: unit ``j``'s incoming group is column ``j`` of every gate block
   (columns ``g * units + j``); rows are input units as in ``"standard"``.
+- ``"heads"``: ``(in, heads, head_dim)`` and ``(heads, head_dim)``, the query, key and value
+  projections of attention: a head's incoming group is ``[..., h, :]``.
+- ``"head_rows"``: ``(heads, head_dim, out)``, an attention output projection: a head's
+  outgoing group is ``[h, :, :]``; its incoming units are the output channels.
 
 A rank-1 weight (a bias) has one entry per output unit whatever the layout.
 
@@ -31,8 +35,10 @@ from tf_neuronselect.utils.validation import validate_choice
 STANDARD = "standard"
 TRANSPOSED = "transposed"
 DEPTHWISE = "depthwise"
+HEADS = "heads"
+HEAD_ROWS = "head_rows"
 GATES = {"lstm": 4, "gru": 3}
-LAYOUTS = (STANDARD, TRANSPOSED, DEPTHWISE) + tuple(GATES)
+LAYOUTS = (STANDARD, TRANSPOSED, DEPTHWISE, HEADS, HEAD_ROWS) + tuple(GATES)
 INCOMING = "incoming"
 OUTGOING = "outgoing"
 SIDES = (INCOMING, OUTGOING)
@@ -51,6 +57,8 @@ def unit_axes(rank, layout, side):
             raise ValueError(f"unit_axes: a '{layout}' weight's incoming units are spread over "
                              "its gate blocks; use the grouping functions, which split them.")
         layout = STANDARD
+    if layout in (HEADS, HEAD_ROWS):
+        return _head_axes(rank, layout, side)
     if rank == 1:
         if side == OUTGOING:
             raise ValueError(
@@ -66,6 +74,12 @@ def unit_axes(rank, layout, side):
     if layout == TRANSPOSED:
         return (before_last,) if side == INCOMING else (last,)
     return (before_last, last) if side == INCOMING else (before_last,)
+
+
+def _head_axes(rank, layout, side):
+    if layout == HEADS:  # (in, heads, dim) or a bias (heads, dim)
+        return (rank - 2,) if side == INCOMING else (0,)
+    return (rank - 1,) if side == INCOMING else (0,)  # (heads, dim, out)
 
 
 def _split(shape, layout, side):

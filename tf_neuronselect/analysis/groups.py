@@ -68,10 +68,14 @@ class UnitGroup:
     slices: list
     pinned: str = ""
     read_keys: set = dataclasses.field(default_factory=set)
+    label: str = ""
 
     @property
     def name(self):
-        """The first producing unit (``"conv1[3]"``), else the first tensor channel."""
+        """The first producing unit (``"conv1[3]"``), else the first tensor channel; a unit
+        inside a layer is named by its kind (``"attention.heads[2]"``)."""
+        if self.label:
+            return self.label
         producers = [s for s in self.slices if s.role == PRODUCES]
         if producers:
             return f"{producers[0].layer}[{producers[0].units[0]}]"
@@ -128,7 +132,23 @@ def unit_groups(model, prune_inputs=False):
     for node, key in coupling.readers:
         for label in np.unique(ids[key]):
             groups[int(label)].read_keys.add(key)
+    for node in graph.nodes:
+        groups.extend(_internal_groups(node.operation, len(groups)))
     return groups
+
+
+def _internal_groups(layer, start):
+    """One group per unit inside ``layer`` (attention heads): no channel of the graph."""
+    slicer = get_slicer(layer)
+    count = slicer.internal_count(layer) if hasattr(slicer, "internal_count") else 0
+    found = []
+    for unit in range(count):
+        slices = [ParamSlice(layer.name, s.path, s.layout, s.side, tuple(s.units),
+                             PRODUCES if s.side == grouping.INCOMING else CARRIES)
+                  for s in slicer.unit_slices(layer, unit)]
+        label = f"{layer.name}.{slicer.internal_kind(layer)}[{unit}]"
+        found.append(UnitGroup(start + unit, {}, slices, label=label))
+    return found
 
 
 def _assemble(channels, ids, slices):

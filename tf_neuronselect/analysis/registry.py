@@ -5,6 +5,7 @@ import keras
 
 from tf_neuronselect import grouping
 from tf_neuronselect.analysis import slicers
+from tf_neuronselect.analysis.attention import AttentionSlicer
 from tf_neuronselect.analysis.op_slicers import op_slicers
 from tf_neuronselect.analysis.unit_slicer import UnitSlicer
 from tf_neuronselect.layers.gating import GATE_LAYERS
@@ -36,7 +37,8 @@ def _register_defaults():
              ((L.Concatenate,), slicers.ConcatenateSlicer()),
              ((L.Flatten,), slicers.FlattenSlicer()), ((L.Reshape,), slicers.ReshapeSlicer()),
              ((L.InputLayer,), slicers.InputSlicer()),
-             ((L.BatchNormalization,), slicers.BatchNormSlicer())]
+             ((L.BatchNormalization,), slicers.BatchNormSlicer()),
+             ((L.MultiHeadAttention, L.GroupQueryAttention), AttentionSlicer())]
     for classes, slicer in table:
         for cls in classes:
             _SLICERS[cls] = slicer

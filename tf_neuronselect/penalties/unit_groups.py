@@ -28,13 +28,15 @@ def add_unit_group_penalties(model, penalty, layers=None):
     for index, group in enumerate(chosen):
         for param_slice in group.slices:
             if param_slice.role in PENALIZED_ROLES:
-                _add_member(members, by_name[param_slice.layer], param_slice, index)
+                _add_member(members, by_name[param_slice.layer], param_slice, index,
+                            inside=not group.channels)
     set_name = f"{model.name}/{uuid.uuid4().hex[:8]}"
     for layer, variable, slot, layout, side, ids in members.values():
         share = UnitGroupPenalty(penalty.strength, penalty.alpha, set_name, layout, side,
                                  ids.tolist(), penalty.scale_by_group_size)
         variable.regularizer = share
-        grouping.set_attribute(layer, slot, share)
+        if slot is not None:
+            grouping.set_attribute(layer, slot, share)
     touched = {member[0].name for member in members.values()}
     return [layer.name for layer in keras_private.own_layers(model) if layer.name in touched]
 
@@ -56,10 +58,12 @@ def _chosen_groups(model, layers):
     return [g for g in chosen if g.layers((groups_lib.PRODUCES,))]
 
 
-def _add_member(members, layer, param_slice, index):
+def _add_member(members, layer, param_slice, index, inside=False):
+    """Registers a slice; ``inside``: a unit inside a layer (an attention head), whose weights
+    have no config slot of their own: its penalty is not saved with the model."""
     variable = groups_lib.find_weight(layer, param_slice.weight)
     slot = regularizer_slot(layer, variable)
-    if not variable.trainable or slot is None:
+    if not variable.trainable or (slot is None and not inside):
         return  # a gate's own penalty, a layer scale: multiplicative, not needed for zeros
     check_built(layer)
     key = (layer.name, param_slice.weight)

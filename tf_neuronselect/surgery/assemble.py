@@ -6,6 +6,7 @@ import numpy as np
 
 from tf_neuronselect.analysis import slicers
 from tf_neuronselect.analysis.registry import get_slicer
+from tf_neuronselect import grouping
 from tf_neuronselect.layers import gating
 from tf_neuronselect.selection.dead import CONSTANT_UPSTREAM
 from tf_neuronselect.selection.dead import ZERO_OUTGOING
@@ -121,7 +122,8 @@ def _plan_unit_layer(graph, node, plan, constants, scales):
     fold = folding.bias_fold(layer, plan.keep_in[0], constants[key_in])
     has_bias = getattr(layer, "bias", None) is not None
     if fold is not None and not has_bias:
-        if np.any(fold[plan.keep_out] != 0):
+        spec = grouping.unit_spec(layer)
+        if np.any(grouping.take_units(fold, spec.layout, grouping.INCOMING, plan.keep_out)):
             plan.enable_bias = True
             plan.notes.append("bias switched on to hold the constants of removed inputs")
         else:
@@ -139,6 +141,8 @@ def _plan_unit_layer(graph, node, plan, constants, scales):
 
 def slicer_weights(slicer, layer, plan):
     """The narrowed weights of ``layer`` as ``plan`` says (gate scales included)."""
+    if plan.keep_units is not None:
+        return slicer.internal_weights(layer, plan.keep_units)
     keep_in = plan.keep_in[0] if len(plan.keep_in) == 1 else plan.keep_in
     if plan.in_scale is not None or plan.out_scale is not None:
         return slicer.weights(layer, keep_in, plan.keep_out, plan.bias_fold,

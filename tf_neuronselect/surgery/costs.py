@@ -34,7 +34,10 @@ def _positions(layer, shape):
 def layer_macs(layer, input_shape, output_shape, kept_in=None, kept_out=None):
     """Multiply-adds per example of one call of ``layer`` from ``input_shape`` to
     ``output_shape``, with ``kept_in`` input channels and ``kept_out`` output units (None: all
-    of them). 0 for layers without a known unit layout."""
+    of them; for attention, ``kept_out`` is the heads kept). 0 for layers without a known unit
+    layout."""
+    if isinstance(layer, (keras.layers.MultiHeadAttention, keras.layers.GroupQueryAttention)):
+        return attention_macs(layer, input_shape, output_shape, kept_out)
     spec = grouping.layout_spec(layer)
     if spec is None or not spec.reads:  # an Embedding looks rows up: no multiply-adds
         return 0
@@ -53,6 +56,23 @@ def layer_macs(layer, input_shape, output_shape, kept_in=None, kept_out=None):
     kept_in = rows if kept_in is None else kept_in
     shape = input_shape if spec.layout == grouping.TRANSPOSED else output_shape
     return _positions(layer, shape) * spatial * kept_in * kept_out
+
+
+def attention_macs(layer, query_shape, output_shape, kept_heads=None):
+    """Projections, scores and the weighted sum of self-attention (keys and values as long as
+    the queries), with ``kept_heads`` heads (key/value heads for grouped-query attention)."""
+    grouped = isinstance(layer, keras.layers.GroupQueryAttention)
+    kv_heads = layer.num_key_value_heads if grouped else layer.num_heads
+    shared = layer.num_query_heads // kv_heads if grouped else 1
+    kv_heads = kv_heads if kept_heads is None else kept_heads
+    key_dim = layer.head_dim if grouped else layer.key_dim
+    value_dim = layer.head_dim if grouped else (layer.value_dim or layer.key_dim)
+    steps = _positions(layer, query_shape) or 1
+    dim, out = int(query_shape[-1]), int(output_shape[-1])
+    q_heads = kv_heads * shared
+    projections = steps * dim * (q_heads * key_dim + kv_heads * (key_dim + value_dim))
+    mixing = steps * steps * q_heads * (key_dim + value_dim)
+    return projections + mixing + steps * q_heads * value_dim * out
 
 
 def _recurrent_macs(spec, kernel, input_shape, kept_in, kept_out):

@@ -34,6 +34,8 @@ class LayerPlan:
         select: for a model input, or a Flatten reading one, under ``prune_inputs``: the
             features a ``SelectFeatures`` layer inserted after its output keeps (None: no
             layer inserted, every feature stays).
+        keep_units: for a layer with units inside (attention heads), the ones it keeps
+            (``units``, ``dead`` and ``reasons`` then count those units).
     """
 
     name: str
@@ -57,6 +59,7 @@ class LayerPlan:
     macs_before: int = 0
     macs_after: int = 0
     select: np.ndarray = None
+    keep_units: np.ndarray = None
 
 
 @dataclasses.dataclass

@@ -8,6 +8,7 @@ from tf_neuronselect.analysis.graph import ModelGraph
 from tf_neuronselect.selection.constants import propagate_constants
 from tf_neuronselect.selection.dead import check_finite
 from tf_neuronselect.selection.dead import layer_status
+from tf_neuronselect.surgery import internal
 from tf_neuronselect.surgery import pins
 from tf_neuronselect.surgery.assemble import assemble
 from tf_neuronselect.surgery.plan import Plan
@@ -39,4 +40,11 @@ def make_plan(model, tol=0.0, round_to=None, prune_inputs=False):
     pins.keep_one_feature(channels, selections)
     notes = enforce_sizes(graph, channels, statuses, round_to)
     plans = assemble(graph, channels, constants, statuses, notes, selections, born)
+    inside = internal.internal_statuses(layers, tol)
+    for node in graph.nodes:
+        name = node.operation.name
+        if name in inside:
+            shapes = (graph.shapes[graph.input_keys_of(node)[0]],
+                      graph.shapes[graph.output_keys_of(node)[0]])
+            internal.plan_internal(node.operation, plans[name], inside[name], shapes)
     return Plan(tol, round_to, plans, prune_inputs)

@@ -125,7 +125,8 @@ def report(model, tol=0.0, sample_inputs=None, prune_inputs=False):
 
 
 def _layer_report(plan):
-    kept = len(plan.keep_out) if plan.units else 0
+    kept_units = plan.keep_units if plan.keep_units is not None else plan.keep_out
+    kept = len(kept_units) if plan.units else 0
     return LayerReport(
         name=plan.name, class_name=plan.class_name, units=plan.units, dead=plan.dead,
         kept=kept, params_before=plan.params_before, params_after=plan.params_after,

@@ -131,7 +131,10 @@ def _execute(operation, plan, args, kwargs, stock_only=False):
 def _sliced(operation, plan, args, kwargs, stock_only):
     slicer = get_slicer(operation)
     keep_in = plan.keep_in[0] if len(plan.keep_in) == 1 else plan.keep_in
-    config = slicer.config(operation, keep_in, plan.keep_out)
+    if plan.keep_units is not None:
+        config = slicer.internal_config(operation, plan.keep_units)
+    else:
+        config = slicer.config(operation, keep_in, plan.keep_out)
     if stock_only:
         config = without_library_objects(config)
     if plan.enable_bias:

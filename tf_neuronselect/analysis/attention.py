@@ -1,0 +1,122 @@
+"""Attention heads: units inside a layer, with no channel of their own in the graph.
+
+A head of ``MultiHeadAttention`` is its slices of the query, key and value projections
+(``[..., h, :]``) and its rows of the output projection (``[h, :, :]``). A head whose value
+slices are zero contributes exactly zero (its attention weights multiply zero vectors), and so
+does a head whose output rows are zero: such a head goes, and the layer is rebuilt as a stock
+``MultiHeadAttention`` with fewer heads. For ``GroupQueryAttention`` the unit is a key/value
+head with the query heads that share it (a key/value head goes only with all of them). The
+layer keeps its input and output channels (they are usually a residual stream).
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+
+from tf_neuronselect import grouping
+from tf_neuronselect.analysis import slicers
+from tf_neuronselect.utils.arrays import to_numpy
+
+ZERO_VALUE = "zero value group"
+ZERO_OUTPUT = "zero output rows"
+_QUERY_KEY = ("query/kernel", "query/bias", "key/kernel", "key/bias")
+_VALUE = ("value/kernel", "value/bias")
+_OUTPUT = "attention_output/kernel"
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadSlice:
+    """The entries ``units`` of weight ``path`` along its head axis (``layout``, ``side``)."""
+
+    path: str
+    layout: str
+    side: str
+    units: tuple
+
+
+def _weights(layer):
+    prefix = f"{layer.path}/"
+    return {w.path[len(prefix):]: w for w in layer.weights if w.path.startswith(prefix)}
+
+
+class AttentionSlicer(slicers.PinnedSlicer):
+    """``MultiHeadAttention`` / ``GroupQueryAttention``: heads removed inside, channels kept."""
+
+    def role(self, layer):
+        return slicers.PINNED
+
+    def internal_kind(self, layer):
+        return "heads"
+
+    def _shared(self, layer):
+        """Query heads per unit (GroupQueryAttention's group size; 1 for multi-head)."""
+        if isinstance(layer, keras.layers.GroupQueryAttention):
+            return layer.num_query_heads // layer.num_key_value_heads
+        return 1
+
+    def internal_count(self, layer):
+        if getattr(layer, "use_gate", False):
+            return 0  # a gated attention's gate projection is not sliced: heads stay
+        if isinstance(layer, keras.layers.GroupQueryAttention):
+            return layer.num_key_value_heads
+        return layer.num_heads
+
+    def unit_slices(self, layer, unit):
+        """Every ``HeadSlice`` of internal unit ``unit``."""
+        shared = self._shared(layer)
+        queries = tuple(range(unit * shared, (unit + 1) * shared))
+        weights = _weights(layer)
+        found = []
+        for path in _QUERY_KEY + _VALUE:
+            if path in weights:
+                units = queries if path.startswith("query") else (unit,)
+                found.append(HeadSlice(path, grouping.HEADS, grouping.INCOMING, units))
+        found.append(HeadSlice(_OUTPUT, grouping.HEAD_ROWS, grouping.OUTGOING, queries))
+        return found
+
+    def internal_status(self, layer, tol):
+        """``(dead, reasons, strength)`` of every internal unit."""
+        count = self.internal_count(layer)
+        weights = {p: to_numpy(w) for p, w in _weights(layer).items()}
+        value = np.array([_norm(weights, self.unit_slices(layer, u), _VALUE)
+                          for u in range(count)])
+        output = np.array([_norm(weights, self.unit_slices(layer, u), (_OUTPUT,))
+                           for u in range(count)])
+        dead = (value <= tol) | (output <= tol)
+        reasons = [None if not d else (ZERO_VALUE if v <= tol else ZERO_OUTPUT)
+                   for d, v in zip(dead, value)]
+        return dead, reasons, value * output
+
+    def internal_config(self, layer, keep):
+        config = layer.get_config()
+        if isinstance(layer, keras.layers.GroupQueryAttention):
+            config["num_key_value_heads"] = len(keep)
+            config["num_query_heads"] = len(keep) * self._shared(layer)
+        else:
+            config["num_heads"] = len(keep)
+        return config
+
+    def internal_weights(self, layer, keep):
+        """The layer's weights, in order, with only the units ``keep``."""
+        by_path = {}
+        for unit in keep:
+            for s in self.unit_slices(layer, unit):
+                by_path.setdefault(s.path, (s.layout, s.side, []))[2].extend(s.units)
+        arrays = []
+        for path, weight in _weights(layer).items():
+            value = to_numpy(weight)
+            if path in by_path:
+                layout, side, units = by_path[path]
+                value = grouping.take_units(value, layout, side, units)
+            arrays.append(value)
+        return arrays
+
+
+def _norm(weights, head_slices, paths):
+    total = 0.0
+    for s in head_slices:
+        if s.path in paths and s.path in weights:
+            matrix = np.asarray(grouping.unit_matrix(weights[s.path], s.layout, s.side))
+            total += float(np.sum(np.square(matrix[:, list(s.units)])))
+    return float(np.sqrt(total))

@@ -1,0 +1,41 @@
+"""Planning units inside a layer (attention heads, a block's hidden neurons): they have no
+channel in the graph, so they go whenever they are dead, keeping at least one."""
+
+import collections
+
+import numpy as np
+
+from tf_neuronselect.analysis.registry import get_slicer
+from tf_neuronselect.surgery import plan as plan_lib
+from tf_neuronselect.surgery.costs import layer_macs
+
+
+def has_internal_units(layer):
+    slicer = get_slicer(layer)
+    return bool(getattr(slicer, "internal_count", None) and slicer.internal_count(layer))
+
+
+def internal_statuses(layers, tol):
+    """``{layer name: (dead, reasons, strength)}`` of the layers with internal units."""
+    return {layer.name: get_slicer(layer).internal_status(layer, tol) for layer in layers
+            if has_internal_units(layer)}
+
+
+def plan_internal(layer, plan, status, shapes):
+    """Fills ``plan`` for ``layer``'s internal units from ``status``; ``shapes`` are the
+    node's input and output shapes (for the multiply-adds)."""
+    dead, reasons, strength = status
+    keep = np.flatnonzero(~np.asarray(dead))
+    if not len(keep):
+        keep = np.array([int(np.argmax(strength))])
+        plan.notes.append(f"kept (strongest) so the layer is not empty: units {keep.tolist()}")
+    removed = np.setdiff1d(np.arange(len(dead)), keep)
+    plan.units, plan.dead, plan.keep_units = len(dead), int(np.sum(dead)), keep
+    plan.reasons = dict(collections.Counter(reasons[j] for j in removed))
+    plan.macs_before = layer_macs(layer, *shapes)
+    plan.macs_after = layer_macs(layer, *shapes, kept_out=len(keep))
+    if len(removed):
+        slicer = get_slicer(layer)
+        plan.action = plan_lib.SLICE
+        plan.params_after = int(sum(np.asarray(a).size
+                                    for a in slicer.internal_weights(layer, keep)))
