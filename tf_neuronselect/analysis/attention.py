@@ -40,14 +40,30 @@ def _weights(layer):
     return {w.path[len(prefix):]: w for w in layer.weights if w.path.startswith(prefix)}
 
 
-class AttentionSlicer(slicers.PinnedSlicer):
-    """``MultiHeadAttention`` / ``GroupQueryAttention``: heads removed inside, channels kept."""
+class InternalUnitsSlicer(slicers.PinnedSlicer):
+    """A layer whose units are inside it (attention heads, a block's hidden neurons): its input
+    and output channels stay (pinned), its internal units go when dead.
+
+    Subclasses implement ``internal_count(layer)``, ``internal_label(layer, unit)``,
+    ``unit_slices(layer, unit)`` (``HeadSlice``s: weight path inside the layer, layout, side,
+    units), ``internal_status(layer, tol)`` (``(dead, reasons, strength)`` arrays),
+    ``internal_config(layer, keep)`` and ``internal_weights(layer, keep)``; they may override
+    ``internal_keep`` (which units stay: the alive ones, at least one).
+    """
 
     def role(self, layer):
         return slicers.PINNED
 
-    def internal_kind(self, layer):
-        return "heads"
+    def internal_keep(self, layer, dead, strength):
+        keep = np.flatnonzero(~np.asarray(dead))
+        return keep if len(keep) else np.array([int(np.argmax(strength))])
+
+
+class AttentionSlicer(InternalUnitsSlicer):
+    """``MultiHeadAttention`` / ``GroupQueryAttention``: heads removed inside, channels kept."""
+
+    def internal_label(self, layer, unit):
+        return f"heads[{unit}]"
 
     def _shared(self, layer):
         """Query heads per unit (GroupQueryAttention's group size; 1 for multi-head)."""

@@ -146,7 +146,7 @@ def _internal_groups(layer, start):
         slices = [ParamSlice(layer.name, s.path, s.layout, s.side, tuple(s.units),
                              PRODUCES if s.side == grouping.INCOMING else CARRIES)
                   for s in slicer.unit_slices(layer, unit)]
-        label = f"{layer.name}.{slicer.internal_kind(layer)}[{unit}]"
+        label = f"{layer.name}.{slicer.internal_label(layer, unit)}"
         found.append(UnitGroup(start + unit, {}, slices, label=label))
     return found
 

@@ -25,10 +25,10 @@ def plan_internal(layer, plan, status, shapes):
     """Fills ``plan`` for ``layer``'s internal units from ``status``; ``shapes`` are the
     node's input and output shapes (for the multiply-adds)."""
     dead, reasons, strength = status
-    keep = np.flatnonzero(~np.asarray(dead))
-    if not len(keep):
-        keep = np.array([int(np.argmax(strength))])
-        plan.notes.append(f"kept (strongest) so the layer is not empty: units {keep.tolist()}")
+    keep = np.asarray(get_slicer(layer).internal_keep(layer, dead, strength), dtype=np.int64)
+    kept_dead = [int(u) for u in keep if dead[u]]
+    if kept_dead:
+        plan.notes.append(f"kept (strongest) so the layer is not empty: units {kept_dead}")
     removed = np.setdiff1d(np.arange(len(dead)), keep)
     plan.units, plan.dead, plan.keep_units = len(dead), int(np.sum(dead)), keep
     plan.reasons = dict(collections.Counter(reasons[j] for j in removed))
