@@ -117,6 +117,9 @@ def _write_formats(model, staging, formats, variants, batches):
         if keep or variants:
             saved_model.write_saved_model(model, saved_dir)
         names += [SAVED_MODEL_NAME] if keep else []
+        if variants and saved_model.tflite_batch_size(model) is not None:
+            saved_dir = Path(scratch) / "for_tflite"  # recurrent layers: a fixed batch
+            saved_model.write_for_tflite(model, saved_dir)
         names += _write_tflite(saved_dir, staging, variants, batches)
     return names
 

@@ -77,7 +77,7 @@ def _resolve(source, role, stack):
     """``{"tflite": path or None, "saved_model": dir or None}`` for one compared model."""
     if isinstance(source, keras.Model):
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        saved_model.write_saved_model(source, scratch / "saved_model")
+        saved_model.write_for_tflite(source, scratch / "saved_model")
         path = scratch / "model_float32.tflite"
         path.write_bytes(tflite.convert_saved_model(scratch / "saved_model"))
         return {"tflite": path, "saved_model": None}
@@ -108,9 +108,12 @@ def _litert_rows(first, second, settings):
     if first["tflite"] is None or second["tflite"] is None:
         return []
     batch_sizes, thread_counts, rounds, iterations, warmup = settings
+    fixed = {_fixed_batch(m["tflite"]) for m in (first, second)} - {None}
     rows = []
     for num_threads in thread_counts:
         for batch in batch_sizes:
+            if fixed and batch not in fixed:
+                continue  # a file with a fixed batch (recurrent layers) times only that one
             calls = [litert_call(m["tflite"], batch, num_threads) for m in (first, second)]
             medians = interleaved_medians(calls, rounds, iterations, warmup)
             rows.append(_row("litert", "cpu", batch, num_threads, medians))
@@ -166,6 +169,12 @@ def _random_input(shape, dtype, rng):
         info = np.iinfo(dtype)
         return rng.integers(max(info.min, -128), min(info.max, 127), size=shape, dtype=dtype)
     return rng.standard_normal(shape).astype(dtype)
+
+
+def _fixed_batch(path):
+    """The batch size a ``.tflite`` file's first input is fixed at, or None when free."""
+    batch = int(litert.load_interpreter(path).get_input_details()[0]["shape_signature"][0])
+    return None if batch < 0 else batch
 
 
 def litert_call(path, batch, num_threads):

@@ -15,7 +15,7 @@ _WARMUP = 10
 
 def _write_tflite(model, directory):
     directory = Path(directory)
-    saved_model.write_saved_model(model, directory / "saved_model")
+    saved_model.write_for_tflite(model, directory / "saved_model")
     path = directory / "model.tflite"
     path.write_bytes(tflite.convert_saved_model(directory / "saved_model"))
     return path
