@@ -52,7 +52,7 @@ def quick_results(tmp_path_factory):
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.run_all", "--quick", "--no-install",
          "--results-dir", str(out)],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=1200, check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return out, result.stdout
 
@@ -420,7 +420,7 @@ def test_run_all_tiers_split_the_steps():
     assert extra == ["bench_mnist.py params-rule lenet5", "bench_mnist.py params-rule mlp",
                      "bench_mnist.py mnist_mlp_40", "bench_mnist.py mnist_lenet5_seeds",
                      "bench_mnist.py mnist_lenet5_20", "bench_budgets.py", "bench_mobile.py",
-                     "bench_scale.py", "bench_shrink_during_training.py"]
+                     "bench_compress.py", "bench_scale.py", "bench_shrink_during_training.py"]
     scripts = {path.name for path in (ROOT / "benchmarks").glob("bench_*.py")}
     assert scripts == {step.script for step in run_all.STEPS}  # every script runs in a tier
     only = run_all.select_steps(quick=False, extra=True, only=["bench_mnist.py mnist_mlp_40"])
@@ -650,16 +650,24 @@ def test_mobile_verdicts_compare_each_arms_best_run_within_the_matched_error():
         "kernels": 900, "unit-groups": 500, "gates": 600}
     assert mobile_report.verdicts(payload) == [
         "- (b) or (c) removes >= 3x the parameters (a) removes at matched error: MET ((b) "
-        "removes 500, 5.0x (a)'s 100; (c) removes 400, 4.0x (a)'s 100)",
+        "removes 500, 5.00x (a)'s 100; (c) removes 400, 4.00x (a)'s 100)",
+        "- (b) or (c) keeps <= 1/3 of the parameters (a) keeps at matched error (3x (a)'s "
+        "compression): MISSED ((b) keeps 500, 1.8x fewer than (a)'s 900; (c) keeps 600, 1.5x "
+        "fewer than (a)'s 900)",
         "- compact TFLite of (b) or (c) >= 2x faster than the dense one at batch 1: MET ((b) "
         "1.80x; (c) 2.50x)"]
     payload["runs"] = [r for r in payload["runs"] if r["arm"] != "gates"]
     assert [line.split(": ", 1)[1] for line in mobile_report.verdicts(payload)] == [
-        "MET ((b) removes 500, 5.0x (a)'s 100; (c) no run at matched error)",
+        "MET ((b) removes 500, 5.00x (a)'s 100; (c) no run at matched error)",
+        "MISSED ((b) keeps 500, 1.8x fewer than (a)'s 900; (c) no run at matched error)",
         "MISSED ((b) 1.80x)"]
-    payload["runs"] = [r for r in payload["runs"] if r["arm"] != "kernels"]
+    payload["runs"][1]["params"] = 600  # (a) removes 400: 3x that is more than the whole net
     assert mobile_report.verdicts(payload)[0].endswith(
-        "UNDECIDED ((a) has no run at matched error)")
+        "MISSED ((b) removes 500, 1.25x (a)'s 400; (c) no run at matched error; unreachable: 3x "
+        "(a)'s removal exceeds all 1,000 parameters)")
+    payload["runs"] = [r for r in payload["runs"] if r["arm"] != "kernels"]
+    assert [line.split(": ", 1)[1] for line in mobile_report.verdicts(payload)[:2]] == [
+        "UNDECIDED ((a) has no run at matched error)"] * 2
 
 
 def test_mobile_readme_lines_show_the_dense_run_and_each_arms_matched_run():

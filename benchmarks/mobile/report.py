@@ -36,28 +36,54 @@ def removed(payload, row):
     return dense_run(payload)["params"] - row["params"]
 
 
-def _ratio_text(mine, theirs):
-    if theirs <= 0:
-        return "(a) removed none" if mine > 0 else "neither removed any"
-    return f"{mine / theirs:.1f}x (a)'s {theirs:,}"
+def _against_a(payload, chosen, ratio, text):
+    """``(verdict, parts)``: MET when ``ratio(row, a_row)`` of (b) or (c)'s matched run reaches
+    the target ratio against (a)'s matched run."""
+    a = chosen["kernels"]
+    if a is None:
+        return "UNDECIDED", ["(a) has no run at matched error"]
+    need = payload["settings"]["target_removed_ratio"]
+    met, parts = False, []
+    for arm in ("unit-groups", "gates"):
+        if chosen[arm] is None:
+            parts.append(f"{SHORT[arm]} no run at matched error")
+            continue
+        value = ratio(chosen[arm], a)
+        met = met or value >= need
+        parts.append(text(arm, chosen[arm], a, value))
+    return ("MET" if met else "MISSED"), parts
 
 
 def removal_verdict(payload, chosen):
-    """``(verdict, text)`` of the target "(b) or (c) removes >= N x the parameters (a) removes
-    at matched error"."""
-    need = payload["settings"]["target_removed_ratio"]
-    if chosen["kernels"] is None:
-        return "UNDECIDED", "(a) has no run at matched error"
-    theirs = removed(payload, chosen["kernels"])
-    best, best_text = False, []
-    for arm in ("unit-groups", "gates"):
-        if chosen[arm] is None:
-            best_text.append(f"{SHORT[arm]} no run at matched error")
-            continue
-        mine = removed(payload, chosen[arm])
-        best = best or (mine >= need * theirs and mine > 0)
-        best_text.append(f"{SHORT[arm]} removes {mine:,}, {_ratio_text(mine, theirs)}")
-    return ("MET" if best else "MISSED"), "; ".join(best_text)
+    """``(verdict, text)`` of the issue's target read literally: "(b) or (c) removes >= N x
+    the parameters (a) removes at matched error" (unreachable once (a) removes more than
+    1/N of the parameters)."""
+    def ratio(row, a):
+        theirs = removed(payload, a)
+        return removed(payload, row) / theirs if theirs > 0 else float("inf")
+
+    def text(arm, row, a, value):
+        times = f"{value:.2f}x" if removed(payload, a) > 0 else "(a) removed none, so any"
+        return f"{SHORT[arm]} removes {removed(payload, row):,}, {times} (a)'s " \
+               f"{removed(payload, a):,}"
+
+    verdict, parts = _against_a(payload, chosen, ratio, text)
+    need, total = payload["settings"]["target_removed_ratio"], dense_run(payload)["params"]
+    if chosen["kernels"] is not None and need * removed(payload, chosen["kernels"]) > total:
+        parts.append(f"unreachable: {need:g}x (a)'s removal exceeds all {total:,} parameters")
+    return verdict, "; ".join(parts)
+
+
+def compression_verdict(payload, chosen):
+    """``(verdict, text)`` of the target read as compression: "(b) or (c) keeps <= 1/N of the
+    parameters (a) keeps at matched error"."""
+    def text(arm, row, a, value):
+        return f"{SHORT[arm]} keeps {row['params']:,}, {value:.1f}x fewer than (a)'s " \
+               f"{a['params']:,}"
+
+    verdict, parts = _against_a(payload, chosen, lambda row, a: a["params"] / row["params"],
+                                text)
+    return verdict, "; ".join(parts)
 
 
 def speed_verdict(payload, chosen):
@@ -74,13 +100,19 @@ def speed_verdict(payload, chosen):
 
 
 def verdicts(payload):
-    """The two target lines, each ``- <target>: MET|MISSED|UNDECIDED (<numbers>)``."""
+    """The target lines, each ``- <target>: MET|MISSED|UNDECIDED (<numbers>)``: the parameter
+    target read literally (removed counts) and as compression (kept counts), and the speed
+    target."""
     settings = payload["settings"]
     chosen = matched_runs(payload)
+    need = settings["target_removed_ratio"]
     removal, removal_text = removal_verdict(payload, chosen)
+    compression, compression_text = compression_verdict(payload, chosen)
     speed, speed_text = speed_verdict(payload, chosen)
-    return [f"- (b) or (c) removes >= {settings['target_removed_ratio']:g}x the parameters (a) "
-            f"removes at matched error: {removal} ({removal_text})",
+    return [f"- (b) or (c) removes >= {need:g}x the parameters (a) removes at matched error: "
+            f"{removal} ({removal_text})",
+            f"- (b) or (c) keeps <= 1/{need:g} of the parameters (a) keeps at matched error "
+            f"({need:g}x (a)'s compression): {compression} ({compression_text})",
             f"- compact TFLite of (b) or (c) >= {settings['target_speedup']:g}x faster than the "
             f"dense one at batch 1: {speed} ({speed_text})"]
 
