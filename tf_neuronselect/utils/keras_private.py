@@ -112,3 +112,10 @@ def compile_arguments(model):
     (``_compile_config``: Keras keeps them to save and rebuild compiled models)."""
     config = getattr(model, "_compile_config", None)
     return None if config is None else dict(config.config)
+
+
+def is_default_hook(callback, name):
+    """Whether ``callback``'s hook ``name`` is ``keras.callbacks.Callback``'s no-op (Keras
+    marks those with ``_is_default``, and runs batch-end hooks off the training thread only
+    when every callback's are no-ops or the callback is ``async_safe``)."""
+    return bool(getattr(getattr(callback, name, None), "_is_default", False))
