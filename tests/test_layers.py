@@ -80,3 +80,53 @@ def test_layers_round_trip_through_keras_file(tmp_path, rng, complexity):
     gated(x, training=True)
     restored(x, training=True)
     assert float(sum(restored.losses)) == pytest.approx(float(sum(gated.losses)), rel=1e-6)
+
+
+def _gate_steps(multiplier, learning_rate, x, c, steps, l1=0.02, momentum=0.9):
+    """Theta after ``steps`` of ProximalSGD on ``sum(c * gate(x))``, gates trained alone."""
+    inputs = keras.Input(x.shape[1:])
+    gate = ns.Gate(l1=l1, learning_rate_multiplier=multiplier)
+    model = keras.Model(inputs, gate(inputs))
+    model.compile(ns.ProximalSGD(learning_rate, momentum=momentum),
+                  lambda _, out: keras.ops.sum(out * c, axis=-1))
+    gate.theta.assign(np.array([1.0, 0.05, 0.4], "float32"))
+    model.fit(x, np.zeros(len(x)), batch_size=len(x), epochs=steps, verbose=0)
+    return gate.theta.numpy()
+
+
+def _numpy_proximal_sgd(theta, gradient, rate, threshold, momentum, steps):
+    velocity = np.zeros_like(theta)
+    for _ in range(steps):
+        g = np.where(theta > 0, gradient, 0.0)  # d relu(theta) / d theta
+        velocity = momentum * velocity - rate * g
+        theta = theta + velocity
+        theta = np.sign(theta) * np.maximum(np.abs(theta) - threshold, 0.0)
+    return theta
+
+
+def test_gate_learning_rate_multiplier_is_a_gate_learning_rate(rng):
+    x = np.abs(rng.normal(size=(8, 3))).astype("float32")
+    c = np.array([-0.5, 0.3, 0.01], "float32")  # grows gate 0, kills gate 1, gate 2 by L1
+    theta = _gate_steps(10.0, 0.01, x, c, steps=4)
+    # The loss is the batch mean of sum(c * x * relu(theta)): its gradient is mean(x) * c.
+    gradient = x.mean(axis=0) * c
+    expected = _numpy_proximal_sgd(np.array([1.0, 0.05, 0.4]), gradient, rate=0.1,
+                                   threshold=0.1 * 0.02, momentum=0.9, steps=4)
+    np.testing.assert_allclose(theta, expected, rtol=1e-5, atol=1e-7)
+    assert theta[1] <= 0.0  # closed (momentum carried it past zero): max(0, theta) = 0
+    np.testing.assert_allclose(theta, _gate_steps(1.0, 0.1, x, c, steps=4), rtol=1e-5)
+
+
+def test_gate_multiplier_leaves_the_forward_pass_and_round_trips(tmp_path, rng):
+    x = rng.normal(size=(3, 4)).astype("float32")
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, ns.Gate(l1=0.01, learning_rate_multiplier=300.0)(inputs))
+    theta = np.array([0.3, -0.1, 1.7, 1e-3], "float32")
+    model.layers[-1].theta.assign(theta)
+    np.testing.assert_array_equal(np.asarray(model(x)), x * np.maximum(theta, 0))
+    # The penalty carries the multiplier, so the L1 part of theta's gradient is scaled too.
+    assert float(model.layers[-1].losses[0]) == pytest.approx(3.0 * np.abs(theta).sum())
+    model.save(tmp_path / "m.keras")
+    restored = keras.models.load_model(tmp_path / "m.keras").layers[-1]
+    assert restored.get_config()["learning_rate_multiplier"] == 300.0
+    assert restored.theta.regularizer.strength == pytest.approx(3.0)

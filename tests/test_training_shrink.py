@@ -157,7 +157,7 @@ def test_fit_with_shrinking_validates_its_arguments(rng):
     with pytest.raises(ValueError, match=exactly(
             "fit_with_shrinking: expected `shrink_every` to be a positive int (epochs between "
             "removals). Received: shrink_every=0. How to fix: pass e.g. shrink_every=1; to "
-            "remove every N steps, pass a repeating dataset with steps_per_epoch=N.")):
+            "remove every N steps, pass shrink_every_steps=N.")):
         ns.fit_with_shrinking(model, *_data(rng), shrink_every=0)
     inputs = keras.Input((6,))
     bare = keras.Model(inputs, keras.layers.Dense(2)(inputs))

@@ -11,6 +11,7 @@ knows the consumers; ``unused_inputs`` gives it the per-consumer fact.
 import dataclasses
 
 import numpy as np
+from keras import ops
 
 from tf_neuronselect import grouping
 from tf_neuronselect.layers import gating
@@ -96,6 +97,39 @@ def unused_inputs(layer, tol=0.0):
         rows = grouping.unit_norms_numpy(pointwise, spec.layout, grouping.OUTGOING)
         unused |= np.all(rows.reshape(kernel.shape[-2], -1) <= tol, axis=1)
     return unused
+
+
+def dead_counts(layer, tol=0.0):
+    """A few ints that change whenever a unit of ``layer`` dies or revives (None for layers
+    without removable units of their own): closed gates, or the zero incoming and outgoing
+    groups of each kernel.
+
+    Cheap enough to call every few training steps: the norms are reduced where the weights
+    live (``keras.ops``), and only the counts are copied out. It may count a group whose norm
+    is a hair above ``tol`` (float32, a small margin), never miss one: it decides when to run
+    the exact plan, which then decides what goes.
+    """
+    if isinstance(layer, (Gate, TriStateReLU)):
+        return (int(gating.closed_channels(layer).sum()),)
+    if grouping.is_grouped_convolution(layer):
+        return None
+    spec = grouping.unit_spec(layer)
+    if spec is None:
+        return None
+    kernel = getattr(layer, spec.kernel)
+    counts = [_zero_groups(kernel, spec.layout, side, tol) for side in grouping.SIDES]
+    if spec.depthwise:
+        counts.append(_zero_groups(getattr(layer, spec.depthwise), grouping.DEPTHWISE,
+                                   grouping.OUTGOING, tol))
+    return tuple(counts)
+
+
+def _zero_groups(kernel, layout, side, tol):
+    matrix = ops.cast(grouping.unit_matrix(ops.convert_to_tensor(kernel), layout, side),
+                      "float32")
+    squares = ops.sum(ops.square(matrix), axis=0)
+    limit = (float(tol) * (1.0 + 1e-5)) ** 2
+    return int(to_numpy(ops.sum(ops.cast(squares <= limit, "int32"))))
 
 
 def check_finite(layer):

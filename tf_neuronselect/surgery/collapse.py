@@ -56,17 +56,34 @@ def _merged_layer(first, second, tensor):
     return outputs
 
 
+def _pairs(graph):
+    """``{second name: first layer}`` of the mergeable pairs, none sharing a layer.
+
+    In a chain of linear layers ``A -> B -> C`` both ``(A, B)`` and ``(B, C)`` may merge, but
+    not in one pass (B would be dropped and merged at once): the pass takes the pairs in
+    graph order, skipping any that touch a layer already taken, and the next pass merges the
+    result again.
+    """
+    pairs, taken = {}, set()
+    for node in graph.nodes:
+        if node.is_input or (second := _mergeable(graph, node)) is None:
+            continue
+        names = {node.operation.name, second.operation.name}
+        if not names & taken:
+            pairs[second.operation.name] = node.operation
+            taken |= names
+    return pairs
+
+
 def collapse_linear_dense(model):
-    """``model`` with every advantageous linear Dense -> Dense pair merged into one Dense.
+    """``model`` with every advantageous linear Dense -> Dense pair merged into one Dense,
+    pass after pass until nothing merges (a chain of linear layers becomes one layer).
 
     Every other node is rebuilt as a fresh copy, so the result shares no layer with ``model``.
     Returns ``model`` itself when nothing merges.
     """
     graph = ModelGraph(model)
-    pairs = {}
-    for node in graph.nodes:
-        if not node.is_input and (second := _mergeable(graph, node)) is not None:
-            pairs[second.operation.name] = node.operation
+    pairs = _pairs(graph)
     if not pairs:
         return model
     skipped = {first.name for first in pairs.values()}
@@ -79,4 +96,4 @@ def collapse_linear_dense(model):
             return _merged_layer(pairs[name], node.operation, args[0])
         return copy_call(node.operation, args, kwargs)
 
-    return replay(graph, call_node)
+    return collapse_linear_dense(replay(graph, call_node))

@@ -1,20 +1,29 @@
-"""Training with periodic removal of dead units (ShrinkNets' "garbage collection").
+"""Training with removal of dead units as they die (ShrinkNets' "garbage collection").
 
 Keras trains the model object it was given, and a callback cannot swap it, so
-``fit_with_shrinking`` runs ``model.fit`` in chunks: fit ``shrink_every`` epochs -> plan ->
-rebuild a smaller model that keeps its Gates and penalties -> compile it with a fresh optimizer
-whose slots are sliced and whose step counter is copied -> fit the next chunk from
-``initial_epoch``. With ``tol=0`` a removed unit contributed exactly nothing, so the smaller
-model follows the same trajectory the big one would have, only faster.
+``fit_with_shrinking`` runs ``model.fit`` until a removal point (``removal.RemovalPoints``)
+finds enough dead units -> plan -> rebuild a smaller model that keeps its Gates and penalties
+-> compile it with a fresh optimizer whose slots are sliced and whose step counter is copied
+-> fit on from where the last fit stopped (``initial_epoch``, and the rest of the epoch when
+the removal came in its middle). With ``tol=0`` a removed unit contributed exactly nothing,
+so the smaller model follows the same trajectory the big one would have, only faster. While
+nothing dies the run is one ``model.fit``.
 """
 
 import keras
 
-from tf_neuronselect.analysis.graph import ModelGraph
-from tf_neuronselect.surgery.planner import make_plan
-from tf_neuronselect.surgery.rewrite import keep_for_training
 from tf_neuronselect.surgery.rewrite import rebuild
+from tf_neuronselect.training.chunks import RunState
 from tf_neuronselect.training.chunks import check_callbacks
+from tf_neuronselect.training.removal import RemovalPoints
+from tf_neuronselect.training.removal import StepRemovalPoints
+from tf_neuronselect.training.removal import any_dead
+from tf_neuronselect.training.removal import dead_signature
+from tf_neuronselect.training.removal import plan_for_training
+from tf_neuronselect.training.removal import worth_removing
+from tf_neuronselect.training.resume import check_resumable
+from tf_neuronselect.training.resume import rest_of_epoch
+from tf_neuronselect.training.resume import split_validation
 from tf_neuronselect.training.transfer import compile_like
 from tf_neuronselect.training.transfer import transfer_state
 from tf_neuronselect.utils.validation import validate_non_negative_float
@@ -23,18 +32,22 @@ from tf_neuronselect.utils.validation import validate_positive_int
 
 class ShrinkHistory(keras.callbacks.History):
     """The ``History`` of all chunks together, plus ``shrinks``: one dict per removal with
-    ``epoch`` (epochs done before it), ``params_before``, ``params_after`` and ``units``
-    (``{layer: (before, after)}`` for the layers that were narrowed)."""
+    ``epoch`` (whole epochs done before it), ``step`` (training steps done before it),
+    ``params_before``, ``params_after`` and ``units`` (``{layer: (before, after)}`` for the
+    layers that were narrowed)."""
 
     def __init__(self):
         super().__init__()
         self.epoch = []
         self.shrinks = []
 
-    def extend(self, chunk):
-        self.epoch += list(chunk.epoch)
+    def extend(self, chunk, interrupted=False):
+        """Appends a chunk's epochs; the last one is left out when the chunk stopped inside
+        it (the next chunk finishes that epoch and reports it)."""
+        count = len(chunk.epoch) - (1 if interrupted and chunk.epoch else 0)
+        self.epoch += list(chunk.epoch[:count])
         for key, values in chunk.history.items():
-            self.history.setdefault(key, []).extend(values)
+            self.history.setdefault(key, []).extend(values[:count])
 
 
 def shrink_for_training(model, tol=0.0, round_to=None, min_fraction=0.0):
@@ -57,15 +70,18 @@ def shrink_for_training(model, tol=0.0, round_to=None, min_fraction=0.0):
     """
     min_fraction = validate_non_negative_float(min_fraction, "min_fraction",
                                                "shrink_for_training")
-    graph = ModelGraph(model)
-    plan = keep_for_training(make_plan(graph, tol, round_to))
-    removed = plan.params_before - plan.params_after
-    if removed <= 0 or removed < min_fraction * plan.params_before:
+    graph, plan = plan_for_training(model, tol, round_to)
+    if not worth_removing(plan, min_fraction):
         return model, plan
+    return rebuild_for_training(model, graph, plan), plan
+
+
+def rebuild_for_training(model, graph, plan):
+    """The compiled model ``plan`` describes, carrying ``model``'s optimizer state."""
     new_model = rebuild(graph, plan)
     compile_like(model, new_model)
     transfer_state(model, new_model, plan)
-    return new_model, plan
+    return new_model
 
 
 def _widths(plan):
@@ -73,30 +89,46 @@ def _widths(plan):
             if p.keep_out is not None and p.units and len(p.keep_out) < p.units}
 
 
-def fit_with_shrinking(model, x=None, y=None, *, epochs=1, shrink_every=1, tol=0.0,
-                       round_to=None, min_fraction=0.01, shrink_at_end=True, **fit_kwargs):
-    """``model.fit`` that removes dead units every ``shrink_every`` epochs and trains on.
+def _record(history, model, plan, epoch):
+    history.shrinks.append({"epoch": epoch, "step": int(model.optimizer.iterations),
+                            "params_before": plan.params_before,
+                            "params_after": plan.params_after, "units": _widths(plan)})
+
+
+def fit_with_shrinking(model, x=None, y=None, *, epochs=1, shrink_every=1,
+                       shrink_every_steps=None, tol=0.0, round_to=None, min_fraction=0.01,
+                       shrink_at_end=True, **fit_kwargs):
+    """``model.fit`` that removes dead units as they die and trains on.
 
     Everything else is ``model.fit``: pass ``batch_size``, ``callbacks``,
-    ``validation_data``, ``verbose``... as usual. The optimizer's state carries over to each
-    smaller model (sliced momentum / Adam moments, ``iterations``, so learning-rate schedules
-    and bias correction continue), and epochs are numbered across chunks via
-    ``initial_epoch``. Callbacks see one run: ``on_train_begin`` once before the first
-    epoch, ``on_train_end`` once after the last, so EarlyStopping's patience,
-    ReduceLROnPlateau's wait and TensorBoard's step carry across removals, and every chunk
-    calls ``set_model`` with the current model. A callback that sets ``stop_training``
-    ends the run. EarlyStopping(restore_best_weights=True) is refused: its saved weights
-    would not fit the smaller model.
+    ``validation_data``, ``verbose``... as usual. Dead units are removed at *removal points*:
+    the end of every ``shrink_every``-th epoch and, with ``shrink_every_steps=N``, every N
+    training steps, as soon as removing them takes at least ``min_fraction`` of the
+    parameters away (checking costs a few reductions over the kernels; the plan is only made
+    when units died since the last one). The optimizer's state carries over to each smaller
+    model (sliced momentum / Adam moments, ``iterations``, so learning-rate schedules and bias
+    correction continue). Callbacks see one run: ``on_train_begin`` once before the first
+    epoch, ``on_train_end`` once after the last, one ``on_epoch_begin`` / ``on_epoch_end``
+    per epoch with batch indices running on across a removal inside it, so EarlyStopping's
+    patience, ReduceLROnPlateau's wait and TensorBoard's step carry across removals; every
+    chunk calls ``set_model`` with the current model. A callback that sets
+    ``stop_training`` ends the run. EarlyStopping(restore_best_weights=True) is refused: its
+    saved weights would not fit the smaller model.
 
-    Gates (Gate, TriStateReLU) and penalties stay in the returned model, so it can be trained
-    further; call ``tf_neuronselect.shrink`` on it for the deployable stock-layer model.
+    A removal inside an epoch ends that ``model.fit`` early, so Keras logs the epoch's
+    metrics over the steps after the removal only, runs ``validation_data`` once more, and
+    (arrays with shuffling) draws the rest of the epoch from a fresh shuffle: see
+    ``training.resume``. Gates (Gate, TriStateReLU) and penalties stay in the returned model,
+    so it can be trained further; call ``tf_neuronselect.shrink`` on it for the deployable
+    stock-layer model.
 
     Args:
         model: a compiled Functional or Sequential model.
         x, y: training data as for ``model.fit``.
         epochs: total epochs.
-        shrink_every: epochs between removals (to remove every N steps, pass a repeating
-            ``tf.data`` dataset with ``steps_per_epoch=N``: a Keras epoch is then N steps).
+        shrink_every: epochs between epoch-end removal points.
+        shrink_every_steps: also a removal point every N training steps (None: epoch ends
+            only). Needs arrays, tensors or a tf.data.Dataset, or ``steps_per_epoch``.
         tol: group-norm tolerance of the dead-unit test (0: exact removal).
         round_to: keep Dense/Conv widths at multiples of it (e.g. 8 for fast kernels).
         min_fraction: only rebuild when at least this fraction of parameters goes.
@@ -106,25 +138,58 @@ def fit_with_shrinking(model, x=None, y=None, *, epochs=1, shrink_every=1, tol=0
     Returns:
         ``(model, history)``: the last (smallest) model and a ``ShrinkHistory``.
     """
-    shrink_every = validate_positive_int(
-        shrink_every, "shrink_every", "fit_with_shrinking", meaning="epochs between removals",
-        hint="to remove every N steps, pass a repeating dataset with steps_per_epoch=N")
+    state = RunState()
+    points = _removal_points(state, epochs, shrink_every, shrink_every_steps, tol, round_to,
+                             min_fraction)
     epoch = fit_kwargs.pop("initial_epoch", 0)
-    wrapped = check_callbacks(fit_kwargs.pop("callbacks", None))
+    wrapped = check_callbacks(fit_kwargs.pop("callbacks", None), state)
+    if isinstance(points, StepRemovalPoints):
+        check_resumable(x, fit_kwargs)
+        x, y, fit_kwargs = split_validation(x, y, fit_kwargs)
     history = ShrinkHistory()
-    while epoch < epochs:
-        stop = min(epoch + shrink_every, epochs)
-        chunk = model.fit(x, y, epochs=stop, initial_epoch=epoch, callbacks=wrapped,
-                          **fit_kwargs)
-        history.extend(chunk)
-        epoch = stop
-        if model.stop_training:
-            break
-        if epoch < epochs or shrink_at_end:
-            model = _shrink_step(model, history, epoch, tol, round_to, min_fraction)
+    model, stopped = _train(model, (x, y, fit_kwargs), (epoch, epochs), wrapped, points,
+                            history)
+    if shrink_at_end and not stopped:
+        model = _shrink_step(model, history, epochs, tol, round_to, min_fraction)
     history.set_model(model)
     _finish(wrapped, model, history)
     return model, history
+
+
+def _removal_points(state, epochs, every, every_steps, tol, round_to, min_fraction):
+    owner = "fit_with_shrinking"
+    every = validate_positive_int(every, "shrink_every", owner, meaning="epochs between removals",
+                                  hint="to remove every N steps, pass shrink_every_steps=N")
+    every_steps = validate_positive_int(every_steps, "shrink_every_steps", owner,
+                                        allow_none=True, example=50)
+    settings = {"tol": tol, "round_to": round_to,
+                "min_fraction": validate_non_negative_float(min_fraction, "min_fraction", owner)}
+    if every_steps:
+        return StepRemovalPoints(state, epochs, every, every_steps, **settings)
+    return RemovalPoints(state, epochs, every, **settings)
+
+
+def _train(model, data, span, wrapped, points, history):
+    """Fits over ``span`` (first epoch, epochs), rebuilding at every removal point that
+    stopped a fit; returns ``(model, whether a user's callback ended the run)``."""
+    x, y, fit_kwargs = data
+    (epoch, epochs), offset = span, 0
+    while epoch < epochs:
+        points.state.resume(epoch, offset)
+        part_x, part_y, kwargs = rest_of_epoch(x, y, fit_kwargs, offset) if offset else data
+        last = epoch + 1 if offset else epochs
+        chunk = model.fit(part_x, part_y, epochs=last, initial_epoch=epoch,
+                          callbacks=[*wrapped, points], **kwargs)
+        history.extend(chunk, points.state.interrupted)
+        if points.plan is None:
+            if model.stop_training:
+                return model, True
+            epoch, offset = last, 0
+            continue
+        _record(history, model, points.plan, points.epoch)
+        model = rebuild_for_training(model, points.graph, points.plan)
+        epoch, offset = points.epoch, points.offset
+    return model, False
 
 
 def _finish(wrapped, model, history):
@@ -136,8 +201,10 @@ def _finish(wrapped, model, history):
 
 
 def _shrink_step(model, history, epoch, tol, round_to, min_fraction):
-    new_model, plan = shrink_for_training(model, tol, round_to, min_fraction)
-    if new_model is not model:
-        history.shrinks.append({"epoch": epoch, "params_before": plan.params_before,
-                                "params_after": plan.params_after, "units": _widths(plan)})
-    return new_model
+    if not any_dead(dead_signature(model, tol)):
+        return model
+    graph, plan = plan_for_training(model, tol, round_to)
+    if not worth_removing(plan, min_fraction):
+        return model
+    _record(history, model, plan, epoch)
+    return rebuild_for_training(model, graph, plan)

@@ -99,9 +99,10 @@ def initialize_zero_strengths(model, strength):
 
 
 def _sync_gate_configs(model):
+    # The penalty on theta is l1 * learning_rate_multiplier (the whole gradient is scaled).
     for layer, _, penalty in penalties(model):
         if isinstance(layer, Gate):
-            layer.l1 = float(penalty.strength)
+            layer.l1 = float(penalty.strength) / layer.learning_rate_multiplier
 
 
 def scale_strengths(model, factor):

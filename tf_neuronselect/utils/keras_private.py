@@ -140,3 +140,9 @@ def application_layer(module, name):
     except (ImportError, AttributeError):
         return None
 
+
+def is_default_hook(callback, name):
+    """Whether ``callback``'s hook ``name`` is ``keras.callbacks.Callback``'s no-op (Keras
+    marks those with ``_is_default``, and runs batch-end hooks off the training thread only
+    when every callback's are no-ops or the callback is ``async_safe``)."""
+    return bool(getattr(getattr(callback, name, None), "_is_default", False))

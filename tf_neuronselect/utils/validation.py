@@ -101,3 +101,14 @@ def validate_in_range(value, name, owner, low, high, high_open=True):
             f"How to fix: pass a value in {interval}."
         )
     return value
+
+
+def validate_positive_float(value, name, owner, example=1.0):
+    """Returns ``value`` as a finite float > 0, or raises ``ValueError``/``TypeError``."""
+    value = validate_non_negative_float(value, name, owner)
+    if value == 0:
+        raise ValueError(
+            f"{owner}: expected `{name}` to be a float > 0. Received: {name}=0.0. "
+            f"How to fix: pass e.g. {name}={example!r}."
+        )
+    return value
