@@ -55,11 +55,17 @@ def test_distillation_trains_the_student_and_leaves_the_teacher_trainable():
     assert record.phases and "val_loss" not in record.phases[-1]  # no validation data given
 
 
-def test_auto_takes_the_penalty_recipe_only_for_extreme_compression():
+def test_auto_takes_the_penalty_recipe_when_its_training_gets_enough_steps():
     from tf_neuronselect.training import compression as compress_module
 
-    assert compress_module._auto(0.1) == "prune"
-    assert compress_module._auto(compress_module.AUTO_PENALTY_BELOW / 2) == "penalty"
+    data = (np.zeros((1000, 4)), np.zeros(1000))
+    # 3 of 5 epochs at batch 128: 3 * 8 = 24 steps; at batch 10: 3 * 100 = 300 steps.
+    few = compress_module.Settings(5, 128, None, False, 0)
+    many = compress_module.Settings(5, 10, None, False, 0)
+    assert compress_module.penalty_steps(data, few) == 24
+    assert compress_module._auto(compress_module.penalty_steps(data, few)) == "prune"
+    assert compress_module.penalty_steps(data, many) == 300
+    assert compress_module._auto(compress_module.penalty_steps(data, many)) == "penalty"
     assert compress_module.prune_steps(0.1, 10) == 2 and compress_module.prune_steps(0.01, 10) == 4
     assert compress_module.prune_steps(0.01, 2) == 2  # never more steps than epochs
 

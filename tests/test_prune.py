@@ -164,3 +164,19 @@ def test_bias_compensation_lowers_the_error_right_after_pruning():
 def test_bad_targets_are_refused(kwargs, error, message):
     with pytest.raises(error, match=exactly(message)):
         ns.prune(_residual(), **kwargs)
+
+
+def test_an_unreachable_size_warns_and_names_the_limit():
+    inputs = keras.Input((8,))
+    hidden = keras.layers.Dense(10, activation="relu")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(3)(hidden))
+    # At most 5 of the 10 hidden units may go: 8 * 5 + 5 + 5 * 3 + 3 = 63 parameters remain.
+    with pytest.warns(UserWarning) as caught:
+        compact = ns.prune(model, params=1, max_layer_fraction=0.5)
+    assert compact.count_params() == 63
+    [message] = [str(w.message) for w in caught if str(w.message).startswith("prune:")]
+    assert message == (
+        "prune: the target params=1 is out of reach: removing every unit that "
+        "max_layer_fraction=0.5 (and ignored_layers) allow leaves 63. The model returned has "
+        "that size. How to fix: raise max_layer_fraction (at most 1.0 keeps one unit per "
+        "layer) or prune in more steps.")

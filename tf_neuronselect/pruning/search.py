@@ -6,6 +6,8 @@ are zeroed in the model, ``make_plan`` counts what ``shrink`` would keep, and th
 put back.
 """
 
+import warnings
+
 from tf_neuronselect.analysis import groups as groups_lib
 from tf_neuronselect.pruning import ranking
 from tf_neuronselect.pruning.zeroing import zero_groups
@@ -40,8 +42,10 @@ def _for_size(model, cands, sizes, target, options):
     else:
         pick = lambda amount: ranking.first_local(cands, amount, sizes, cap)  # noqa: E731
         low, high = 0.0, 1.0
-    if _size_after(model, pick(high), target.kind) > target.value:
-        return pick(high)  # the target is out of reach: remove all that may go
+    smallest = _size_after(model, pick(high), target.kind)
+    if smallest > target.value:
+        _warn_out_of_reach(target, smallest, cap)
+        return pick(high)
     for _ in range(_BISECTIONS):
         middle = (low + high) / 2 if options.ranking == "local" else (low + high) // 2
         if middle in (low, high):
@@ -49,6 +53,17 @@ def _for_size(model, cands, sizes, target, options):
         too_big = _size_after(model, pick(middle), target.kind) > target.value
         low, high = (middle, high) if too_big else (low, middle)
     return pick(high)
+
+
+def _warn_out_of_reach(target, smallest, cap):
+    # A smaller model than asked for would drop whole layers; the user decides that, so the
+    # result is as small as the limits allow and the warning says which limit to move.
+    warnings.warn(
+        f"prune: the target {target.kind}={int(target.value):,} is out of reach: removing every "
+        f"unit that max_layer_fraction={cap:g} (and ignored_layers) allow leaves "
+        f"{int(smallest):,}. The model returned has that size. How to fix: raise "
+        f"max_layer_fraction (at most 1.0 keeps one unit per layer) or prune in more steps.",
+        stacklevel=4)
 
 
 def _size_after(model, chosen, kind):

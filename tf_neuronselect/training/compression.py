@@ -8,7 +8,8 @@ Two recipes, both ending with plain fine-tuning of the compact model:
   ``SizeBudget`` steers to the target, then ``shrink`` (and a prune step if the budget stopped
   short), then plain fine-tuning.
 
-``method="auto"`` picks from the target (see ``AUTO_PENALTY_BELOW``). ``distill=True`` trains
+``method="auto"`` takes the penalty recipe when its training phase gets at least
+``MIN_PENALTY_STEPS`` optimizer steps, else the prune recipe. ``distill=True`` trains
 with the original model as a teacher.
 """
 
@@ -35,8 +36,14 @@ from tf_neuronselect.training import latency_budget
 from tf_neuronselect.training.budget import SizeBudget
 from tf_neuronselect.utils import keras_private
 
-# Kept size below which "auto" takes the penalty recipe (measured: benchmarks/bench_compress).
-AUTO_PENALTY_BELOW = 1 / 50
+# "auto" takes the penalty recipe when its training phase gets at least this many steps: on
+# MNIST it was the best path at every level in benchmarks/bench_compress.py; with fewer steps
+# the SizeBudget has too few updates to steer the strength to the target.
+MIN_PENALTY_STEPS = 200
+# The prune that finishes the penalty recipe when the budget stopped short: the penalty has
+# already narrowed the layers, so the default cap of 0.9 per layer could leave the target out
+# of reach.
+FALLBACK_MAX_LAYER_FRACTION = 0.99
 PENALTY_SHARE = 0.6  # of the epochs, for penalty training; the rest fine-tunes
 
 
@@ -88,7 +95,8 @@ def compress(model, train_data, *, params=None, macs=None, latency=None, epochs=
             stand-in for latency (the record holds the TFLite latency measured at the end).
         epochs: all the training ``compress`` may do.
         validation_data: ``(x, y)`` evaluated after every epoch (recorded per phase).
-        method: "auto", "prune" or "penalty" (see the module doc).
+        method: "auto", "prune" or "penalty" (see the module doc; "auto" takes "penalty"
+            when its training phase gets at least ``MIN_PENALTY_STEPS`` steps).
         distill: train with the original model as a teacher (classification losses).
         batch_size, verbose: as for ``model.fit``.
     """
@@ -97,7 +105,7 @@ def compress(model, train_data, *, params=None, macs=None, latency=None, epochs=
     settings = Settings(epochs, batch_size, validation_data, distill, verbose)
     start = model_size(model)
     kind, goal = target
-    method = _auto(goal / start[kind]) if method == "auto" else method
+    method = _auto(penalty_steps(train_data, settings)) if method == "auto" else method
     record = CompressionRecord(method, {kind: goal}, start)
     recipe = _prune_recipe if method == "prune" else _penalty_recipe
     compact = recipe(model, train_data, kind, goal, settings, record)
@@ -108,8 +116,17 @@ def compress(model, train_data, *, params=None, macs=None, latency=None, epochs=
     return compact, record
 
 
-def _auto(kept):
-    return "penalty" if kept < AUTO_PENALTY_BELOW else "prune"
+def _auto(steps):
+    return "penalty" if steps >= MIN_PENALTY_STEPS else "prune"
+
+
+def penalty_epochs(settings):
+    return max(1, int(round(PENALTY_SHARE * settings.epochs)))
+
+
+def penalty_steps(train_data, settings):
+    """Optimizer steps of the penalty recipe's training phase."""
+    return finetune.steps_for(train_data, settings.batch_size, penalty_epochs(settings))
 
 
 def measure_latency_ratio(original, compact):
@@ -155,23 +172,24 @@ def _prune_recipe(model, train_data, kind, goal, settings, record):
 
 def _penalty_recipe(model, train_data, kind, goal, settings, record):
     started = time.perf_counter()
-    penalty_epochs = max(1, int(round(PENALTY_SHARE * settings.epochs)))
+    epochs = penalty_epochs(settings)
     student = copy_model(ModelGraph(model))
-    steps = finetune.steps_for(train_data, settings.batch_size, penalty_epochs)
+    steps = penalty_steps(train_data, settings)
     strength = starting_strength(student, 1 - goal / record.original[kind],
                                  finetune.base_rate(model.optimizer) * steps)
     add_penalty(student, SparseGroupLasso(strength, alpha=0.2), over="unit_groups")
     steps_per_epoch = math.ceil(len(train_data[1]) / settings.batch_size)
     budget = SizeBudget(**{kind: int(round(goal))}, every_n_steps=max(1, steps_per_epoch // 4))
-    history = finetune.fit(student, model, train_data, settings, penalty_epochs,
+    history = finetune.fit(student, model, train_data, settings, epochs,
                            proximal=True, callbacks=[budget])
-    record.add("penalty under a size budget", student, penalty_epochs, started, history)
+    record.add("penalty under a size budget", student, epochs, started, history)
     started = time.perf_counter()
     student = shrink(student)
     if model_size(student)[kind] > goal * 1.1:  # the budget stopped short: prune the rest
-        student = prune(student, **{kind: int(round(goal))}, data=_subset(train_data))
+        student = prune(student, **{kind: int(round(goal))}, data=_subset(train_data),
+                        max_layer_fraction=FALLBACK_MAX_LAYER_FRACTION)
     record.add("shrink", student, 0, started)
-    rest = settings.epochs - penalty_epochs
+    rest = settings.epochs - epochs
     if rest:
         started = time.perf_counter()
         history = finetune.fit(student, model, train_data, settings, rest)
