@@ -13,6 +13,7 @@ if not __package__:  # run as a file, not with -m: import the package from the r
 from benchmarks import families, report, resultfiles  # noqa: E402
 from benchmarks import run_all as run_all_steps  # noqa: E402
 from benchmarks.mnist.report import invocations_wall_seconds  # noqa: E402
+from benchmarks.compress import report as compress_report  # noqa: E402
 from benchmarks.mobile import report as mobile_report  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -81,9 +82,13 @@ def _mobile(data):
     return ["", *mobile_report.readme_lines(data)]
 
 
+def _compress(data):
+    return ["", *compress_report.readme_lines(data)]
+
+
 SECTIONS = [("budgets", _budgets), ("prox_step", _prox_step), ("rewrite", _rewrite),
             ("rewritten_vs_direct", _rewritten_vs_direct), ("export", _export),
-            ("families", _families), ("mobile", _mobile)]
+            ("families", _families), ("mobile", _mobile), ("compress", _compress)]
 
 
 def _mnist_targets(name="mnist", suffix=""):

@@ -108,6 +108,7 @@ STEPS = (
     Step("bench_mnist.py", LENET5_LONG_ARGS, "extra", False, "bench_mnist.py mnist_lenet5_20"),
     Step("bench_budgets.py", tier="extra"),
     Step("bench_mobile.py", tier="extra"),
+    Step("bench_compress.py", tier="extra", quick=False),
     Step("bench_scale.py", tier="extra", quick=False),
     # To be rewritten (a later issue); until then it runs with the extras.
     Step("bench_shrink_during_training.py", tier="extra", quick=False),
