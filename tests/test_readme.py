@@ -54,3 +54,22 @@ def test_readme_budget_snippet_runs(tmp_path, monkeypatch):
     # Two updates, the last one measuring the model shrink would give.
     assert len(budget.log) == 2
     assert budget.log[-1][2] == namespace["ns"].shrink(namespace["model"]).count_params()
+
+
+def test_readme_trained_model_snippet_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    namespace = {"x_train": rng.normal(size=(256, 784)).astype("float32"),
+                 "y_train": rng.integers(0, 10, size=256)}
+    setup = _quickstart_code().split("model.fit(", 1)[0]
+    exec(compile(setup, "README quickstart", "exec"), namespace)
+    namespace["model"].fit(namespace["x_train"], namespace["y_train"], epochs=1, verbose=0)
+    section = README.read_text().split("## A model you already trained", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    exec(compile(code.replace("epochs=5", "epochs=2, verbose=0"), "README prune", "exec"),
+         namespace)
+    dense = namespace["model"].count_params()
+    for compact in (namespace["pruned"], namespace["compact"]):
+        assert 0.09 * dense <= compact.count_params() <= 0.11 * dense
+    assert namespace["record"].method in ("prune", "penalty")
+    assert namespace["model"].count_params() == dense  # the original is left alone
