@@ -10,7 +10,7 @@ import sys
 if not __package__:  # run as a file, not with -m: import the package from the repo root
     sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)
 
-from benchmarks import families, report, resultfiles  # noqa: E402
+from benchmarks import families, report, resultfiles, seed_points_report  # noqa: E402
 from benchmarks import run_all as run_all_steps  # noqa: E402
 from benchmarks.mnist.report import invocations_wall_seconds  # noqa: E402
 from benchmarks.mobile import report as mobile_report  # noqa: E402
@@ -18,6 +18,9 @@ from benchmarks.mobile import report as mobile_report  # noqa: E402
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = resultfiles.STORED  # the committed results, never a quick run's
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+# The row on when to pick tri-state, in the README's tri-state section: empty until
+# bench_tri_state_depth.py has stored a full run.
+CHOICE_START, CHOICE_END = "<!-- tri-state-choice:start -->", "<!-- tri-state-choice:end -->"
 
 
 def _load(name):
@@ -81,68 +84,11 @@ def _mobile(data):
     return ["", *mobile_report.readme_lines(data)]
 
 
-def _verdict(met):
-    return "MET" if met else "MISSED"
-
-
-def _shrink_during_training(data):
-    """ShrinkNets' speed-up curve over gate strengths (bench_shrink_during_training.py)."""
-    dense, overhead = data["dense"], data["overhead"]
-    lines = [f"- ShrinkNets' MLP (784-{data['model'].split('-')[1].split('(')[0]}-10 with one "
-             f"Gate, {data['train_examples']:,} MNIST images, {data['epochs']} epochs, "
-             f"SGD 0.05 with momentum; `benchmarks/bench_shrink_during_training.py`): dense "
-             f"{100 * dense['test_accuracy']:.2f}% test accuracy in {dense['seconds']:.0f} s. "
-             f"Gated runs: `fit_with_shrinking(shrink_every_steps={data['remove_every_steps']})`"
-             f", `Gate(l1, learning_rate_multiplier=1 / ({data['close_steps']} * lr * l1))` "
-             "(unneeded gates close within that many steps), timed in lock-step with dense:", "",
-             "  | gate l1 | multiplier | test accuracy | vs dense (points) | units left | "
-             "seconds | speed-up | CPU time speed-up | speed-up to dense's time to that "
-             "accuracy |", "  |---|---|---|---|---|---|---|---|---|"]
-    for row in data["runs"]:
-        match = row["speedup_to_match"]
-        lines.append(
-            f"  | {row['l1']:g} | {row['learning_rate_multiplier']:.0f} | "
-            f"{100 * row['test_accuracy']:.2f}% | {-row['accuracy_gap_points']:+.2f} | "
-            f"{row['units_left']:,} | {row['seconds']:.0f} | {row['speedup']:.2f}x | "
-            f"{row['cpu_speedup']:.2f}x | "
-            f"{'not reached' if match is None else f'{match:.2f}x'} |")
-    met = [row for row in data["runs"] if row["meets_target"]]
-    best = max(met, key=lambda row: row["speedup"]) if met else None
-    lines += ["", f"  - >= {data['target_speedup']:g}x faster within "
-              f"{data['accuracy_limit_points']:g} points of dense: {_verdict(best)}"
-              + (f" (fastest: l1={best['l1']:g}, {best['speedup']:.2f}x)" if best else ""),
-              f"  - `fit_with_shrinking` when nothing dies / `model.fit`, one epoch, median of "
-              f"{len(overhead['ratios'])} pairs: **{overhead['median']:.3f}** (target <= "
-              f"{overhead['target']:g}): {_verdict(overhead['meets_target'])}"]
-    return lines
-
-
-def _tri_state_depth(data):
-    """Tri-state depth selection on the over-deep MLP (bench_tri_state_depth.py)."""
-    lines = [f"- Tri-state depth on an over-deep MLP ({data['model']}, "
-             f"{data['train_examples']:,} MNIST images, {data['epochs']} epochs; "
-             "`benchmarks/bench_tri_state_depth.py`), shrunk with "
-             "`collapse_linear=True`, TFLite latency compact / dense 6x256 (LiteRT, 1 thread):",
-             "", "  | run | test error | vs dense (points) | hidden layers left | widths | "
-             "parameters | latency batch 1 | batch 64 |", "  |---|---|---|---|---|---|---|---|"]
-    for row in data["runs"]:
-        gap = "" if row["method"] == "dense" else f"{row['error_gap_points']:+.2f}"
-        lines.append(
-            f"  | {row['label']} | {row['error_pct']:.2f}% | {gap} | {row['hidden_layers_left']}"
-            f" | {'-'.join(str(w) for w in row['hidden_widths'])} | {row['params_compact']:,} "
-            f"| {row['latency']['1']['ratio']:.2f} | {row['latency']['64']['ratio']:.2f} |")
-    targets = data["targets"]
-    lines += ["", f"  - >= {targets['hidden_layers_removed']} of 6 hidden layers removed, width "
-              f"cut, within {targets['error_points']:g} points of dense's error (every "
-              f"tri-state run with depth): {_verdict(data['meets_target'])}"]
-    return lines
-
-
 SECTIONS = [("budgets", _budgets), ("prox_step", _prox_step), ("rewrite", _rewrite),
             ("rewritten_vs_direct", _rewritten_vs_direct), ("export", _export),
             ("families", _families), ("mobile", _mobile),
-            ("shrink_during_training", _shrink_during_training),
-            ("tri_state_depth", _tri_state_depth)]
+            ("shrink_during_training", seed_points_report.shrink_during_training_lines),
+            ("tri_state_depth", seed_points_report.tri_state_depth_lines)]
 
 
 def _mnist_targets(name="mnist", suffix=""):
@@ -283,12 +229,23 @@ def render():
     return "\n".join(lines)
 
 
+def render_tri_state_choice():
+    data = _load("tri_state_depth")
+    return "\n".join(seed_points_report.tri_state_choice_lines(data)) if data else ""
+
+
+def replace_block(text, start, end, body):
+    """``text`` with what lies between the markers ``start`` and ``end`` replaced by ``body``."""
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
 def main():
     readme = ROOT / "README.md"
-    text = readme.read_text()
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    resultfiles.write_text(readme, f"{head}{START}\n{render()}\n{END}{tail}")
+    text = replace_block(readme.read_text(), START, END, render())
+    text = replace_block(text, CHOICE_START, CHOICE_END, render_tri_state_choice())
+    resultfiles.write_text(readme, text)
     print(f"updated {readme}")
 
 
