@@ -54,12 +54,12 @@ def tri_state_kwargs(strength, linearity=0.0):
     Depth: with ``linearity=0`` (default) the depth gate is fixed at ReLU (max-pooling follows
     the conv layers, and an unpenalised straight-through depth gate may flip a layer to
     linear). With ``linearity > 0`` the depth gates learn too, straight-through like the
-    width gates, in the same run (no schedule): every layer is pushed towards linear at that
-    rate and the loss holds back the ones it needs as ReLUs; a layer that turns linear stops
-    paying for its width (the complexity term counts non-linear layers only), so it stays
-    wide enough for ``shrink(collapse_linear=True)`` to merge it into the next Dense. On an
-    MLP of 6 x 256 units for MNIST, ``tri_state_kwargs(3e-7, linearity=1e-2)`` with Adam at
-    1e-3 (cosine) merged 4 of the 6 hidden layers (``benchmarks/bench_tri_state_depth.py``).
+    width gates, in the same run (no schedule): every depth gate is pulled towards linear at
+    that rate and the training loss pulls back; a layer that turns linear no longer pays for
+    its width (the complexity term counts non-linear layers only), and
+    ``shrink(collapse_linear=True)`` merges it into the next Dense.
+    ``benchmarks/bench_tri_state_depth.py`` measures this on an MLP of 6 x 256 units for MNIST
+    (``tri_state_kwargs(3e-7, linearity=1e-2)``, Adam at 1e-3 with cosine decay).
     """
     linearity = validate_non_negative_float(linearity, "linearity", "tri_state_kwargs")
     return {"complexity": strength, "straight_through": True, "complexity_measure": "fan_in",
