@@ -19,9 +19,11 @@ curve of gate strengths (bench_shrink_during_training.py) and tri-state depth se
 over-deep MLP (bench_tri_state_depth.py). The times above are the last timed runs
 (results/run_all.json and run_all_extra.json, 2026-12-02, AVX-512 machine, bench_mnist training
 two runs side by side; readme_results.py prints them) plus the steps added since, timed alone
-on 2 cores on 2026-12-03: bench_rewritten_vs_direct.py 0.3 min, bench_scale.py 2.4 min; the two
-issue-22 steps have not been run in full yet and record their own wall time (``seconds_total``
-in their results files).
+on 2 cores on 2026-12-03: bench_rewritten_vs_direct.py 0.3 min, bench_scale.py 2.4 min. The two
+issue-22 steps have not been run in full yet; from one full-size epoch of each arm timed on one
+thread (CPU time, 2026-12-03) they should take about 20 min (bench_shrink_during_training.py, a
+timing: run it on an otherwise idle machine) and 10 min (bench_tri_state_depth.py) on 2 cores;
+each records its wall time (``seconds_total`` in its results file).
 
 The full run writes into benchmarks/results/; ``--quick`` writes into benchmarks/results/quick/
 (or ``--results-dir``) so a smoke run never overwrites real numbers. The TFMOT baseline needs
