@@ -10,7 +10,7 @@ import sys
 if not __package__:  # run as a file, not with -m: import the package from the repo root
     sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)
 
-from benchmarks import families, report, resultfiles  # noqa: E402
+from benchmarks import families, report, resultfiles, seed_points_report  # noqa: E402
 from benchmarks import run_all as run_all_steps  # noqa: E402
 from benchmarks.mnist.report import invocations_wall_seconds  # noqa: E402
 from benchmarks.compress import report as compress_report  # noqa: E402
@@ -19,6 +19,9 @@ from benchmarks.mobile import report as mobile_report  # noqa: E402
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = resultfiles.STORED  # the committed results, never a quick run's
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+# The row on when to pick tri-state, in the README's tri-state section: empty until
+# bench_tri_state_depth.py has stored a full run.
+CHOICE_START, CHOICE_END = "<!-- tri-state-choice:start -->", "<!-- tri-state-choice:end -->"
 
 
 def _load(name):
@@ -88,7 +91,9 @@ def _compress(data):
 
 SECTIONS = [("budgets", _budgets), ("prox_step", _prox_step), ("rewrite", _rewrite),
             ("rewritten_vs_direct", _rewritten_vs_direct), ("export", _export),
-            ("families", _families), ("mobile", _mobile), ("compress", _compress)]
+            ("families", _families), ("mobile", _mobile), ("compress", _compress),
+            ("shrink_during_training", seed_points_report.shrink_during_training_lines),
+            ("tri_state_depth", seed_points_report.tri_state_depth_lines)]
 
 
 def _mnist_targets(name="mnist", suffix=""):
@@ -229,12 +234,23 @@ def render():
     return "\n".join(lines)
 
 
+def render_tri_state_choice():
+    data = _load("tri_state_depth")
+    return "\n".join(seed_points_report.tri_state_choice_lines(data)) if data else ""
+
+
+def replace_block(text, start, end, body):
+    """``text`` with what lies between the markers ``start`` and ``end`` replaced by ``body``."""
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
 def main():
     readme = ROOT / "README.md"
-    text = readme.read_text()
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    resultfiles.write_text(readme, f"{head}{START}\n{render()}\n{END}{tail}")
+    text = replace_block(readme.read_text(), START, END, render())
+    text = replace_block(text, CHOICE_START, CHOICE_END, render_tri_state_choice())
+    resultfiles.write_text(readme, text)
     print(f"updated {readme}")
 
 

@@ -108,9 +108,11 @@ REPRODUCE = """## Reproduce
   `make bench-extra` (`--extra`): the parameter-share rule rows (merged into `mnist.json`), the
   40-epoch LeNet-300-100 runs (`mnist_mlp_40.json`), LeNet-5's best configuration
   (`mnist_lenet5_seeds.json`) and 20-epoch LeNet-5 runs (`mnist_lenet5_20.json`) with three
-  seeds each, the budgets, shrink's time against model depth (`scale.json`), training with
-  dead units removed as it goes (`shrink_during_training.json`) and MobileNetV3Small trained
-  with per-kernel and unit-group group lasso and gates (`mobile.json`). Run it
+  seeds each, the budgets, shrink's time against model depth (`scale.json`), ShrinkNets'
+  training speed-up with dead units removed as they die, over gate strengths
+  (`shrink_during_training.json`), tri-state depth selection on an over-deep MLP
+  (`tri_state_depth.json`) and MobileNetV3Small trained with per-kernel and unit-group group
+  lasso and gates (`mobile.json`). Run it
   after `make bench`: its MNIST rows are compared with the dense runs `make bench` stored.
   `make bench-quick` (`--quick`): a 3k/1k-image subset, 1 epoch, one strength per
   method (MobileNetV3: 2k images), two families, written to `results/quick/` (exercised by

@@ -14,12 +14,16 @@ parameter-share rule rows (merged into results/mnist.json, so run them after the
 (results/mnist_lenet5_seeds.json) and 20-epoch LeNet-5 runs (results/mnist_lenet5_20.json)
 with three seeds each, the budgets, MobileNetV3Small trained with per-kernel and unit-group
 group lasso and gates (bench_mobile.py, results/mobile.json), shrink's time against model depth
-(bench_scale.py) and training with dead units removed as it goes
-(bench_shrink_during_training.py). The times above
-are the last timed runs (results/run_all.json and run_all_extra.json, 2026-12-02, AVX-512
-machine, bench_mnist training two runs side by side; readme_results.py prints them) plus the
-steps added since, timed alone on 2 cores on 2026-12-03: bench_rewritten_vs_direct.py 0.3 min,
-bench_scale.py 2.4 min, bench_shrink_during_training.py 1.8 min.
+(bench_scale.py), ShrinkNets' training speed-up with dead units removed as they die over a
+curve of gate strengths (bench_shrink_during_training.py) and tri-state depth selection on an
+over-deep MLP (bench_tri_state_depth.py). The times above are the last timed runs
+(results/run_all.json and run_all_extra.json, 2026-12-02, AVX-512 machine, bench_mnist training
+two runs side by side; readme_results.py prints them) plus the steps added since, timed alone
+on 2 cores on 2026-12-03: bench_rewritten_vs_direct.py 0.3 min, bench_scale.py 2.4 min. The two
+issue-22 steps have not been run in full yet; from one full-size epoch of each arm timed on one
+thread (CPU time, 2026-12-03) they should take about 20 min (bench_shrink_during_training.py, a
+timing: run it on an otherwise idle machine) and 10 min (bench_tri_state_depth.py) on 2 cores;
+each records its wall time (``seconds_total`` in its results file).
 
 The full run writes into benchmarks/results/; ``--quick`` writes into benchmarks/results/quick/
 (or ``--results-dir``) so a smoke run never overwrites real numbers. The TFMOT baseline needs
@@ -110,8 +114,10 @@ STEPS = (
     Step("bench_mobile.py", tier="extra"),
     Step("bench_compress.py", tier="extra", quick=False),
     Step("bench_scale.py", tier="extra", quick=False),
-    # To be rewritten (a later issue); until then it runs with the extras.
+    # The seed methods at the operating points of issue 22: ShrinkNets' training speed-up
+    # curve (a timing, so not in the quick run) and tri-state depth selection.
     Step("bench_shrink_during_training.py", tier="extra", quick=False),
+    Step("bench_tri_state_depth.py", tier="extra"),
 )
 TFMOT_PACKAGES = ["tf-keras==2.21.0", "tensorflow-model-optimization==0.8.1", "dm-tree"]
 

@@ -69,16 +69,32 @@ def test_run_all_writes_every_file(quick_results):
     for name in ("mnist.json", "mnist.md", "mnist_pareto.png", "tfmot.json", "tfmot.md",
                  "extras.json", "extras.md", "extras_sparse_regression.png",
                  "extras_convergence.png", "budgets.json", "budgets.md", "families.json",
-                 "families.md", "mobile.json", "mobile.md", "run_all.json", "RESULTS.md"):
+                 "families.md", "mobile.json", "mobile.md", "tri_state_depth.json",
+                 "run_all.json", "RESULTS.md"):
         assert (out / name).is_file(), f"missing {name}"
     assert not list(out.glob("*.tmp*")), "temporary files left behind"
-    assert "[1/6]" in stdout and "bench_mnist.py" in stdout  # progress lines
+    assert "[1/7]" in stdout and "bench_mnist.py" in stdout  # progress lines
     summary = _load(out, "run_all")
     assert summary["quick"] is True
     assert [s["script"] for s in summary["steps"]] == [
         "bench_mnist.py", "bench_tfmot.py", "bench_extras.py", "bench_families.py",
-        "bench_budgets.py", "bench_mobile.py"]
+        "bench_budgets.py", "bench_mobile.py", "bench_tri_state_depth.py"]
     assert all(s["status"] == "ok" for s in summary["steps"])
+
+
+@pytest.mark.slow
+def test_tri_state_depth_structure(quick_results):
+    out, _ = quick_results
+    payload = _load(out, "tri_state_depth")
+    assert [r["label"] for r in payload["runs"]] == ["dense", "tri-state, seed 0"]
+    dense, tri_state = payload["runs"]
+    assert dense["hidden_layers_left"] == 6 and dense["gates"] is None
+    assert len(tri_state["gates"]) == 6 and "meets_target" in tri_state
+    for row in payload["runs"]:
+        # Binarized inference of the trained net and the shrunk, collapsed net agree.
+        assert row["compact_error_pct"] == pytest.approx(row["error_pct"], abs=0.11)
+        assert set(row["latency"]) == {"1", "64"} and row["latency"]["1"]["ratio"] > 0
+        assert row["hidden_layers_removed"] == 6 - len(row["hidden_widths"])
 
 
 @pytest.mark.slow
@@ -420,7 +436,8 @@ def test_run_all_tiers_split_the_steps():
     assert extra == ["bench_mnist.py params-rule lenet5", "bench_mnist.py params-rule mlp",
                      "bench_mnist.py mnist_mlp_40", "bench_mnist.py mnist_lenet5_seeds",
                      "bench_mnist.py mnist_lenet5_20", "bench_budgets.py", "bench_mobile.py",
-                     "bench_compress.py", "bench_scale.py", "bench_shrink_during_training.py"]
+                     "bench_compress.py", "bench_scale.py", "bench_shrink_during_training.py",
+                     "bench_tri_state_depth.py"]
     scripts = {path.name for path in (ROOT / "benchmarks").glob("bench_*.py")}
     assert scripts == {step.script for step in run_all.STEPS}  # every script runs in a tier
     only = run_all.select_steps(quick=False, extra=True, only=["bench_mnist.py mnist_mlp_40"])

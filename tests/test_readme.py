@@ -73,3 +73,28 @@ def test_readme_trained_model_snippet_runs(tmp_path, monkeypatch):
         assert 0.09 * dense <= compact.count_params() <= 0.11 * dense
     assert namespace["record"].method in ("prune", "penalty")
     assert namespace["model"].count_params() == dense  # the original is left alone
+
+
+def test_readme_shrinking_snippet_runs(monkeypatch):
+    rng = np.random.default_rng(0)
+    namespace = {"x_train": rng.normal(size=(256, 784)).astype("float32"),
+                 "y_train": rng.integers(0, 10, size=256)}
+    exec("import keras\nimport tf_neuronselect as ns", namespace)
+    section = README.read_text().split("## Removing units while training", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    # A narrower layer and two epochs; with k = 400 the gates at l1 = 2e-4 lose 0.004 per
+    # step, so close them the way training would, in the first epoch.
+    code = code.replace("10_000", "64").replace("epochs=10", "epochs=2, verbose=0")
+    code = code.replace("shrink_every_steps=25", "shrink_every_steps=2, callbacks=[close]")
+
+    class Close(namespace["keras"].callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            gate = self.model.layers[2]
+            if gate.theta.shape == (64,):
+                gate.theta.assign(np.where(np.arange(64) < 40, -1.0, 1.0).astype("float32"))
+
+    namespace["close"] = Close()
+    exec(compile(code, "README shrinking", "exec"), namespace)
+    shrink = namespace["history"].shrinks[0]
+    assert shrink["step"] == 2 and shrink["units"]["dense"][0] == 64
+    assert shrink["units"]["dense"][1] <= 24  # the 40 closed ones and any the L1 closed

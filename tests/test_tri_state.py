@@ -168,3 +168,29 @@ def test_tri_state_recipe_prunes_digits_and_shrinks_exactly():
     np.testing.assert_allclose(compact.predict(data.x_test, verbose=0), trained, atol=1e-4)
     accuracy = np.mean(np.argmax(trained, -1) == data.y_test)
     assert accuracy > 0.9, accuracy
+
+
+def test_recipe_linearity_pulls_depth_gates_and_linear_layers_pay_no_complexity(rng):
+    assert recipes.tri_state_kwargs(1e-3)["learn_depth"] is False
+    kwargs = recipes.tri_state_kwargs(1e-3, linearity=0.01)
+    assert kwargs["learn_depth"] is True and kwargs["linearity"] == 0.01
+    x = rng.normal(size=(5, 3)).astype("float32")
+    inputs = keras.Input((4,))
+    hidden = L.Dense(3)(inputs)
+    width_only = ns.TriStateReLU(**recipes.tri_state_kwargs(1e-3))
+    layer = ns.TriStateReLU(**kwargs)
+    keras.Model(inputs, [width_only(hidden), layer(hidden)])
+    for gated in (width_only, layer):
+        gated.width_gate.assign([0.9, 0.3, 0.6])
+        gated.depth_gate.assign(0.2)  # a ReLU
+    width_only(x, training=True)
+    complexity = float(sum(width_only.losses))
+    assert complexity > 0
+    layer(x, training=True)
+    assert float(sum(layer.losses)) == pytest.approx(complexity + 0.01, rel=1e-6)
+    # Straight-through: the linearity term's gradient reaches the depth gate as -linearity.
+    _, depth_gradient = _gradients(layer, x, lambda out: 0.0 * keras.ops.sum(out))
+    assert float(depth_gradient) == pytest.approx(-0.01, rel=1e-6)
+    layer.depth_gate.assign(0.7)  # binarizes to linear: no complexity, no linearity term
+    layer(x, training=True)
+    assert float(sum(layer.losses)) == 0.0
