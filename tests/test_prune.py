@@ -180,3 +180,15 @@ def test_an_unreachable_size_warns_and_names_the_limit():
         "max_layer_fraction=0.5 (and ignored_layers) allow leaves 63. The model returned has "
         "that size. How to fix: raise max_layer_fraction (at most 1.0 keeps one unit per "
         "layer) or prune in more steps.")
+
+
+def test_a_transformer_loses_mlp_neurons_and_keeps_its_heads():
+    from tests.test_attention import transformer
+
+    model = transformer()
+    compact = ns.prune(model, widths={"mlp0a": 20, "mlp1b": 10})
+    # mlp0a: 28 columns of 16 + 1 and mlp0b's 28 rows of 32; mlp1b: 22 columns of 48 + 1 and
+    # mlp1c's 22 rows of 16. Attention heads are not ranked by prune: all 4 stay.
+    assert compact.count_params() == model.count_params() - (28 * 17 + 28 * 32 + 22 * 49 + 22 * 16)
+    assert [compact.get_layer(f"att{b}").num_heads for b in (0, 1)] == [4, 4]
+    assert compact.get_layer("mlp0a").units == 20 and compact.get_layer("mlp1b").units == 10

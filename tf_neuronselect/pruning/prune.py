@@ -4,6 +4,8 @@ The model is copied (yours is not changed); each step scores the unit groups, pi
 important ones for the step's target, optionally folds their mean contribution into the layers
 that read them, zeroes them (so they are exactly removable) and shrinks. With ``steps=k`` the
 target is reached in k steps (sizes shrink geometrically), each re-scoring the smaller model.
+Units inside a layer (attention heads, KerasHub blocks' neurons) are not ranked: the penalties
+over unit groups and ``shrink`` remove those.
 """
 
 import dataclasses
@@ -122,10 +124,11 @@ def producer_units(model):
 
 
 def _prune_step(work, target, options):
-    groups = unit_groups(work)
+    units = producer_units(work)
+    groups = ranking.eligible(unit_groups(work), units, options.ignored)
     scores = group_importance(work, groups, options.importance, options.data, options.loss)
     cands = ranking.candidates(groups, scores, options.ignored)
-    sizes = ranking.layer_sizes(cands, producer_units(work))
+    sizes = ranking.layer_sizes(cands, units)
     if target.kind == "widths":
         check_widths(target.value, sizes)
     chosen = search.choose(work, cands, sizes, target, options)

@@ -26,6 +26,17 @@ class Candidate:
     score: float
 
 
+def eligible(groups, units_of, ignored=()):
+    """The groups worth scoring: removable, produced by a Dense/Conv-like layer of
+    ``units_of`` and touching no ignored layer. Units inside a layer (attention heads, the
+    neurons of a KerasHub block) have no such producer: ``prune`` leaves them to the penalties
+    and ``shrink``."""
+    ignored = set(ignored)
+    return [g for g in groups if not g.pinned and not ignored & set(g.layers())
+            and g.layers((groups_lib.PRODUCES,))
+            and g.layers((groups_lib.PRODUCES,))[0] in units_of]
+
+
 def candidates(groups, scores, ignored=()):
     """The groups that may go: removable, with a producer, touching no ignored layer."""
     ignored = set(ignored)
