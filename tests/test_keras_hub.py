@@ -1,5 +1,9 @@
-"""KerasHub backbones: a layer that cannot be rebuilt from its config (ViT's patching) is
-refused by name; blocks without a slicer pass through unchanged."""
+"""KerasHub backbones: BERT's TransformerEncoder loses dead feed-forward neurons exactly (its
+heads stay, with the reason in the plan), KerasHub's layers are registered only when met, and a
+layer that cannot be rebuilt from its config (ViT's patching) is refused by name."""
+
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -10,6 +14,13 @@ from tests.helpers.errors import exactly
 
 keras_hub = pytest.importorskip("keras_hub")
 
+L = keras.layers
+HIDDEN = 32
+KILLED = {  # block -> (neurons with a zero column and bias, neurons with a zero output row)
+    "transformer_layer_0": ([1, 5], [7, 9, 11]),
+    "transformer_layer_1": ([63], [0]),
+}
+
 
 def _weights(layer):
     return {w.path.split("/", 1)[1]: w for w in layer.weights}
@@ -19,6 +30,119 @@ def _zero(variable, index):
     value = keras.ops.convert_to_numpy(variable).copy()
     value[index] = 0.0
     variable.assign(value)
+
+
+def kill_neurons(block, incoming=(), outgoing=()):
+    """Zeroes the intermediate Dense's column and bias of ``incoming`` neurons and the output
+    Dense's row of ``outgoing`` neurons (the block's own weights, by path)."""
+    weights = _weights(block)
+    for neuron in incoming:
+        _zero(weights["feedforward_intermediate_dense/kernel"], (slice(None), neuron))
+        _zero(weights["feedforward_intermediate_dense/bias"], neuron)
+    for neuron in outgoing:
+        _zero(weights["feedforward_output_dense/kernel"], neuron)
+
+
+def kill_value_head(block, head):
+    weights = _weights(block)
+    _zero(weights["self_attention_layer/value/kernel"], (slice(None), head))
+    _zero(weights["self_attention_layer/value/bias"], head)
+
+
+def bert():
+    keras.utils.set_random_seed(0)
+    model = keras_hub.models.BertBackbone(
+        vocabulary_size=50, num_layers=2, num_heads=4, hidden_dim=HIDDEN, intermediate_dim=64,
+        max_sequence_length=16)
+    for name, (incoming, outgoing) in KILLED.items():
+        kill_neurons(model.get_layer(name), incoming, outgoing)
+    kill_value_head(model.get_layer("transformer_layer_0"), 2)
+    return model
+
+
+def bert_inputs(rng):
+    mask = np.ones((3, 16), "int32")
+    mask[0, 10:] = 0  # a padded sequence: the padding mask reaches the blocks
+    return {"token_ids": rng.integers(0, 50, (3, 16)).astype("int32"),
+            "segment_ids": rng.integers(0, 2, (3, 16)).astype("int32"), "padding_mask": mask}
+
+
+def assert_same_outputs(model, other, inputs):
+    before, after = model(inputs), other(inputs)
+    for key in before:
+        expected = keras.ops.convert_to_numpy(before[key])
+        found = keras.ops.convert_to_numpy(after[key])
+        tolerance = 1e-5 * max(1.0, float(np.max(np.abs(expected))))
+        assert np.max(np.abs(expected - found)) <= tolerance, key
+
+
+def test_bert_loses_dead_feed_forward_neurons_exactly(tmp_path):
+    rng = np.random.default_rng(0)
+    model = bert()
+    shrunk = ns.shrink(model)
+    inputs = bert_inputs(rng)
+    assert_same_outputs(model, shrunk, inputs)
+    removed = sum(len(a) + len(b) for a, b in KILLED.values())
+    # A neuron is a column of the intermediate kernel, its bias and a row of the output kernel.
+    assert shrunk.count_params() == model.count_params() - removed * (2 * HIDDEN + 1)
+    block = shrunk.get_layer("transformer_layer_0")
+    assert type(block) is keras_hub.layers.TransformerEncoder
+    assert (block.intermediate_dim, block.num_heads) == (59, 4)
+    assert shrunk.get_layer("transformer_layer_1").intermediate_dim == 62
+    shrunk.save(tmp_path / "bert.keras")
+    assert_same_outputs(model, keras.models.load_model(tmp_path / "bert.keras"), inputs)
+
+
+def test_the_report_gives_why_neurons_went_and_why_dead_heads_stay():
+    lines = {r.name: r for r in ns.report(bert()).layers}
+    line = lines["transformer_layer_0"]
+    assert (line.units, line.dead, line.kept) == (64, 5, 59)
+    assert line.reasons == {"zero incoming group": 2, "zero outgoing group": 3}
+    assert line.notes == [
+        "kept dead attention heads [2]: TransformerEncoder derives key_dim = hidden_dim // "
+        "num_heads, so a block with fewer heads computes another function"]
+    assert lines["transformer_layer_1"].notes == []
+    # Attention (4 projections of 4 heads of 8 and scores over 1 position) plus the
+    # feed-forward products, per position: the sequence length is not static.
+    assert (line.macs_before, line.macs_after) == (4 * 8 * (4 * 32 + 2) + 2 * 32 * 64,
+                                                   4 * 8 * (4 * 32 + 2) + 2 * 32 * 59)
+
+
+def encoder_model(activation):
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((6, 16))
+    h = keras_hub.layers.TransformerEncoder(24, 2, activation=activation, name="block")(inputs)
+    return keras.Model(inputs, L.Dense(3, name="head")(L.GlobalAveragePooling1D()(h)))
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_a_zero_column_kills_a_neuron_only_when_the_activation_maps_zero_to_zero(activation):
+    model = encoder_model(activation)
+    kill_neurons(model.get_layer("block"), incoming=[0, 4], outgoing=[10])
+    plan = ns.make_plan(model).layers["block"]
+    # sigmoid(0) = 1/2: a zero column still sends half its output row downstream.
+    assert plan.keep_units.tolist() == [u for u in range(24) if u not in (
+        [0, 4, 10] if activation == "relu" else [10])]
+    shrunk = ns.shrink(model)
+    x = np.random.default_rng(2).normal(size=(4, 6, 16)).astype("float32")
+    np.testing.assert_allclose(shrunk(x), model(x), rtol=1e-5, atol=1e-6)
+
+
+def test_feed_forward_neurons_are_unit_groups_the_penalty_drives_to_zero():
+    model = encoder_model("relu")
+    groups = {g.name: g for g in ns.unit_groups(model)}
+    group = groups["block.intermediate[3]"]
+    assert sorted(f"{s.weight}{list(s.units)}:{s.role}" for s in group.slices) == [
+        "feedforward_intermediate_dense/bias[3]:produces",
+        "feedforward_intermediate_dense/kernel[3]:produces",
+        "feedforward_output_dense/kernel[3]:carries"]
+    assert ns.add_penalty(model, ns.GroupLasso(1e3), over="unit_groups") == ["block"]
+    model.compile(ns.ProximalSGD(0.1), "mse")
+    x = np.random.default_rng(3).normal(size=(8, 6, 16)).astype("float32")
+    model.train_on_batch(x, np.zeros((8, 3), "float32"))  # one prox step: every group is 0
+    plan = ns.make_plan(model).layers["block"]
+    assert (plan.dead, len(plan.keep_units)) == (24, 1)
+    assert plan.notes[0].startswith("kept (strongest) so the layer is not empty")
 
 
 def test_vit_is_refused_by_name():
@@ -34,6 +158,14 @@ def test_vit_is_refused_by_name():
         "layer through its config, so until then it cannot rewrite a model holding this layer.")
     with pytest.raises(TypeError, match=exactly(message)):
         ns.shrink(model)
+
+
+@pytest.mark.slow
+def test_the_package_imports_without_importing_keras_hub():
+    code = "import sys, tf_neuronselect; print('keras_hub' in sys.modules)"
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True)
+    assert found.stdout.strip() == "False"
 
 
 def test_gemma_blocks_pass_through_unchanged():

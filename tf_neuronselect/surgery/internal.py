@@ -21,6 +21,12 @@ def internal_statuses(layers, tol):
             if has_internal_units(layer)}
 
 
+def internal_notes(layer, tol):
+    """Why the slicer of ``layer`` keeps some dead units (optional ``internal_notes``)."""
+    notes = getattr(get_slicer(layer), "internal_notes", None)
+    return list(notes(layer, tol)) if notes is not None else []
+
+
 def plan_internal(layer, plan, status, shapes):
     """Fills ``plan`` for ``layer``'s internal units from ``status``; ``shapes`` are the
     node's input and output shapes (for the multiply-adds)."""

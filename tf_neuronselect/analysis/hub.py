@@ -1,0 +1,21 @@
+"""KerasHub's composite layers that the rewriter can read, registered on first use.
+
+keras_hub is optional: nothing here imports it until the registry meets a layer whose class is
+defined in keras_hub, so the package is installed and already loaded by then. KerasHub layers
+without a slicer here are unknown layers like any other: copied unchanged when no removable
+channel reaches them, refused by name otherwise.
+"""
+
+from tf_neuronselect.analysis.hub_encoder import TransformerEncoderSlicer
+
+
+def is_hub_class(cls):
+    """Whether ``cls`` is defined in keras_hub."""
+    return getattr(cls, "__module__", "").split(".")[0] == "keras_hub"
+
+
+def hub_slicers():
+    """``{KerasHub layer class: slicer}``."""
+    import keras_hub  # noqa: PLC0415 (optional dependency: see the module docstring)
+
+    return {keras_hub.layers.TransformerEncoder: TransformerEncoderSlicer()}
