@@ -99,7 +99,7 @@ def test_the_report_gives_why_neurons_went_and_why_dead_heads_stay():
     assert (line.units, line.dead, line.kept) == (64, 5, 59)
     assert line.reasons == {"zero incoming group": 2, "zero outgoing group": 3}
     assert line.notes == [
-        "kept dead attention heads [2]: TransformerEncoder derives key_dim = hidden_dim // "
+        "kept dead attention heads [2] of self_attention_layer: TransformerEncoder derives key_dim = hidden_dim // "
         "num_heads, so a block with fewer heads computes another function"]
     assert lines["transformer_layer_1"].notes == []
     # Attention (4 projections of 4 heads of 8 and scores over 1 position) plus the
@@ -166,6 +166,44 @@ def test_the_package_imports_without_importing_keras_hub():
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True)
     assert found.stdout.strip() == "False"
+
+
+def gemma_inputs(rng):
+    mask = np.ones((2, 8), "int32")
+    mask[1, 5:] = 0
+    return {"token_ids": rng.integers(0, 50, (2, 8)).astype("int32"), "padding_mask": mask}
+
+
+def test_gpt2_decoder_blocks_lose_neurons_and_keep_heads():
+    keras.utils.set_random_seed(0)
+    model = keras_hub.models.GPT2Backbone(vocabulary_size=50, num_layers=2, num_heads=2,
+                                          hidden_dim=16, intermediate_dim=32,
+                                          max_sequence_length=8)
+    block = _weights(model.get_layer("transformer_layer_0"))
+    _zero(block["feedforward_output_dense/kernel"], [1, 4])
+    _zero(block["self_attention/value/kernel"], (slice(None), 1))
+    shrunk = ns.shrink(model)
+    inputs = gemma_inputs(np.random.default_rng(6))
+    np.testing.assert_allclose(shrunk(inputs), model(inputs), rtol=1e-5, atol=1e-6)
+    assert shrunk.count_params() == model.count_params() - 2 * (2 * 16 + 1)
+    line = next(r for r in ns.report(model).layers if r.name == "transformer_layer_0")
+    assert line.notes == [
+        "kept dead attention heads [1] of self_attention: TransformerDecoder derives key_dim = "
+        "hidden_dim // num_heads, so a block with fewer heads computes another function"]
+
+
+def test_a_decoder_with_cross_attention_loses_neurons_exactly():
+    keras.utils.set_random_seed(2)
+    source, target = keras.Input((5, 16)), keras.Input((4, 16))
+    memory = keras_hub.layers.TransformerEncoder(24, 2, name="encoder")(source)
+    h = keras_hub.layers.TransformerDecoder(24, 2, name="decoder")(target, memory)
+    model = keras.Model([source, target], L.Dense(3, name="head")(h))
+    kill_neurons(model.get_layer("decoder"), incoming=[0, 3], outgoing=[8])
+    shrunk = ns.shrink(model)
+    rng = np.random.default_rng(7)
+    inputs = [rng.normal(size=(2, 5, 16)), rng.normal(size=(2, 4, 16))]
+    np.testing.assert_allclose(shrunk(inputs), model(inputs), rtol=1e-5, atol=1e-6)
+    assert shrunk.get_layer("decoder").intermediate_dim == 21
 
 
 def test_gemma_blocks_pass_through_unchanged():

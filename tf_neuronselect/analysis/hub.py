@@ -6,7 +6,7 @@ without a slicer here are unknown layers like any other: copied unchanged when n
 channel reaches them, refused by name otherwise.
 """
 
-from tf_neuronselect.analysis.hub_encoder import TransformerEncoderSlicer
+from tf_neuronselect.analysis.hub_transformer import FeedForwardBlockSlicer
 
 
 def is_hub_class(cls):
@@ -18,4 +18,8 @@ def hub_slicers():
     """``{KerasHub layer class: slicer}``."""
     import keras_hub  # noqa: PLC0415 (optional dependency: see the module docstring)
 
-    return {keras_hub.layers.TransformerEncoder: TransformerEncoderSlicer()}
+    return {
+        keras_hub.layers.TransformerEncoder: FeedForwardBlockSlicer(["self_attention_layer"]),
+        keras_hub.layers.TransformerDecoder: FeedForwardBlockSlicer(["self_attention",
+                                                                      "cross_attention"]),
+    }

@@ -35,14 +35,13 @@ def _positions(layer, shape):
 def layer_macs(layer, input_shape, output_shape, kept_in=None, kept_out=None):
     """Multiply-adds per example of one call of ``layer`` from ``input_shape`` to
     ``output_shape``, with ``kept_in`` input channels and ``kept_out`` output units (None: all
-    of them; for attention, ``kept_out`` is the heads kept; for a block whose slicer counts
-    its own, ``internal_macs``, its internal units kept). 0 for layers without a known unit
-    layout."""
+    of them; for attention, ``kept_out`` is the heads kept). A block whose slicer counts its
+    own (``internal_macs``) is counted whole. 0 for layers without a known unit layout."""
     if isinstance(layer, (keras.layers.MultiHeadAttention, keras.layers.GroupQueryAttention)):
         return attention_macs(layer, input_shape, output_shape, kept_out)
     internal_macs = getattr(get_slicer(layer), "internal_macs", None)
-    if internal_macs is not None:  # a composite block (KerasHub's TransformerEncoder)
-        return internal_macs(layer, input_shape, output_shape, kept_out)
+    if internal_macs is not None:  # a KerasHub block counts its own (all of its units)
+        return internal_macs(layer, input_shape, output_shape)
     spec = grouping.layout_spec(layer)
     if spec is None or not spec.reads:  # an Embedding looks rows up: no multiply-adds
         return 0
