@@ -1,6 +1,7 @@
-"""KerasHub backbones: BERT's TransformerEncoder loses dead feed-forward neurons exactly (its
-heads stay, with the reason in the plan), KerasHub's layers are registered only when met, and a
-layer that cannot be rebuilt from its config (ViT's patching) is refused by name."""
+"""KerasHub backbones: BERT's and GPT-2's blocks lose dead feed-forward neurons exactly (their
+heads stay, with the reason in the plan), Gemma's blocks lose dead heads and neurons, KerasHub's
+layers are registered only when met, and a layer that cannot be rebuilt from its config (ViT's
+patching) is refused by name."""
 
 import subprocess
 import sys
@@ -168,10 +169,62 @@ def test_the_package_imports_without_importing_keras_hub():
     assert found.stdout.strip() == "False"
 
 
+def gemma():
+    keras.utils.set_random_seed(0)
+    return keras_hub.models.GemmaBackbone(
+        vocabulary_size=50, num_layers=2, num_query_heads=4, num_key_value_heads=2,
+        hidden_dim=16, intermediate_dim=32, head_dim=8)
+
+
 def gemma_inputs(rng):
     mask = np.ones((2, 8), "int32")
     mask[1, 5:] = 0
     return {"token_ids": rng.integers(0, 50, (2, 8)).astype("int32"), "padding_mask": mask}
+
+
+def test_gemma_loses_dead_heads_and_feed_forward_neurons_exactly(tmp_path):
+    rng = np.random.default_rng(4)
+    model = gemma()
+    first = _weights(model.get_layer("decoder_block_0"))
+    _zero(first["attention/value/kernel"], 1)  # key/value head 1 (query heads 2 and 3)
+    _zero(first["ffw_gating/kernel"], (slice(None), 2))  # gelu(0) = 0
+    _zero(first["ffw_gating_2/kernel"], (slice(None), 5))  # the linear half
+    _zero(first["ffw_linear/kernel"], 7)
+    second = _weights(model.get_layer("decoder_block_1"))
+    _zero(second["attention/attention_output/kernel"], [0, 1, 2])  # head 0 only: 3 is alive
+    shrunk = ns.shrink(model)
+    inputs = gemma_inputs(rng)
+    np.testing.assert_allclose(shrunk(inputs), model(inputs), rtol=1e-5, atol=1e-6)
+    # A key/value head: its query heads' slices (2 x 16 x 8), its key and value slices
+    # (16 x 8 each) and its query heads' output rows (2 x 8 x 16). A neuron: two gate columns
+    # and an output row of 16.
+    head, neuron = 2 * 128 + 2 * 128 + 2 * 128, 3 * 16
+    assert shrunk.count_params() == model.count_params() - 2 * head - 3 * neuron
+    config = shrunk.get_layer("decoder_block_0").get_config()
+    assert (config["num_query_heads"], config["num_key_value_heads"],
+            config["intermediate_dim"]) == (2, 1, 26)
+    shrunk.save(tmp_path / "gemma.keras")
+    reloaded = keras.models.load_model(tmp_path / "gemma.keras")
+    np.testing.assert_allclose(reloaded(inputs), model(inputs), rtol=1e-5, atol=1e-6)
+
+
+def test_a_gemma_penalty_step_keeps_one_head_and_one_neuron_per_block():
+    model = gemma()
+    groups = {g.name: g for g in ns.unit_groups(model)}
+    described = sorted(f"{s.weight}{list(s.units)}:{s.role}"
+                       for s in groups["decoder_block_0.heads[1]"].slices)
+    assert described == [
+        "attention/attention_output/kernel[2, 3]:carries", "attention/key/kernel[1]:produces",
+        "attention/query/kernel[2, 3]:produces", "attention/value/kernel[1]:produces"]
+    assert "decoder_block_1.intermediate[15]" in groups
+    ns.add_penalty(model, ns.GroupLasso(1e3), over="unit_groups")
+    model.compile(ns.ProximalSGD(0.1), "mse")
+    inputs = gemma_inputs(np.random.default_rng(5))
+    model.train_on_batch(inputs, np.zeros((2, 8, 16), "float32"))  # every group is now 0
+    plan = ns.make_plan(model).layers["decoder_block_0"]
+    assert (plan.dead, plan.keep_units.tolist()) == (18, [0, 2])  # head 0, neuron 0
+    shrunk = ns.shrink(model)
+    np.testing.assert_allclose(shrunk(inputs), model(inputs), rtol=1e-5, atol=1e-6)
 
 
 def test_gpt2_decoder_blocks_lose_neurons_and_keep_heads():
@@ -206,17 +259,48 @@ def test_a_decoder_with_cross_attention_loses_neurons_exactly():
     assert shrunk.get_layer("decoder").intermediate_dim == 21
 
 
-def test_gemma_blocks_pass_through_unchanged():
-    # GemmaDecoderBlock has no slicer: the residual stream from the (pinned) embedding reaches
-    # it, nothing removable does, so it is copied as it is.
-    keras.utils.set_random_seed(0)
-    model = keras_hub.models.GemmaBackbone(
-        vocabulary_size=50, num_layers=2, num_query_heads=2, num_key_value_heads=1,
-        hidden_dim=16, intermediate_dim=32, head_dim=8)
-    kill = _weights(model.get_layer("decoder_block_0"))["ffw_linear/kernel"]
-    _zero(kill, 3)  # a dead feed-forward neuron of an unknown block stays
-    shrunk = ns.shrink(model)
-    inputs = {"token_ids": np.random.default_rng(4).integers(0, 50, (2, 8)).astype("int32"),
-              "padding_mask": np.ones((2, 8), "int32")}
-    np.testing.assert_allclose(shrunk(inputs), model(inputs), rtol=1e-5, atol=1e-6)
-    assert shrunk.count_params() == model.count_params()
+def test_gemma_heads_stay_when_their_scale_depends_on_the_head_count():
+    model = gemma()
+    block = model.get_layer("decoder_block_0")
+    _zero(_weights(block)["attention/value/kernel"], 1)
+    block.attention.query_head_dim_normalize = False  # scores scaled by hidden // heads
+    plan = ns.make_plan(model).layers["decoder_block_0"]
+    assert plan.keep_units.tolist() == list(range(18)) and plan.dead == 0
+    assert plan.notes == [
+        "kept every attention head: the attention scales scores by 1 / sqrt(hidden_dim // "
+        "num_query_heads), so fewer heads would change every head's scale"]
+
+
+def test_other_keras_hub_layers_are_copied_or_refused_by_name():
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((6, 8))
+    projection = L.Dense(16, name="proj")
+    projected = projection(inputs)
+    _zero(projection.kernel, (slice(None), 3))
+    normed = L.LayerNormalization(name="norm")(projected)  # mixes channels: 3 stays
+    pinned = keras.Model(inputs, keras_hub.layers.FNetEncoder(32, name="fnet")(normed))
+    shrunk = ns.shrink(pinned)
+    x = np.random.default_rng(8).normal(size=(2, 6, 8)).astype("float32")
+    np.testing.assert_allclose(shrunk(x), pinned(x), rtol=1e-5, atol=1e-6)
+    assert shrunk.count_params() == pinned.count_params()
+    read = keras.Model(inputs, keras_hub.layers.FNetEncoder(32, name="fnet")(projected))
+    message = (
+        "Expected every layer that reads a removable channel to have a slicer. Received: layer "
+        "'fnet' of type FNetEncoder reads channels [3] of 'proj', which are dead, and "
+        "tf_neuronselect does not know how FNetEncoder maps channels. How to fix: register a "
+        "slicer with tf_neuronselect.register_slicer(FNetEncoder, slicer) (for an element-wise "
+        "layer, tf_neuronselect.surgery.Elementwise()), or revive those units.")
+    with pytest.raises(ValueError, match=exactly(message)):
+        ns.shrink(read)
+
+
+def test_bart_is_refused_for_its_shared_token_embedding():
+    model = keras_hub.models.BartBackbone(vocabulary_size=50, num_layers=1, num_heads=2,
+                                          hidden_dim=16, intermediate_dim=32,
+                                          max_sequence_length=8)
+    message = (
+        "Expected every layer to be called once. Received: layer 'token_embedding' "
+        "(ReversibleEmbedding) is shared (2 calls), so slicing it for one call would change the "
+        "others. How to fix: use a separate layer per call.")
+    with pytest.raises(ValueError, match=exactly(message)):
+        ns.shrink(model)

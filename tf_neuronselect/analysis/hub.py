@@ -6,6 +6,7 @@ without a slicer here are unknown layers like any other: copied unchanged when n
 channel reaches them, refused by name otherwise.
 """
 
+from tf_neuronselect.analysis.hub_gemma import GemmaBlockSlicer
 from tf_neuronselect.analysis.hub_transformer import FeedForwardBlockSlicer
 
 
@@ -17,9 +18,12 @@ def is_hub_class(cls):
 def hub_slicers():
     """``{KerasHub layer class: slicer}``."""
     import keras_hub  # noqa: PLC0415 (optional dependency: see the module docstring)
+    # Not exported by keras_hub: its module path is the one of the pinned keras-hub 0.32.
+    from keras_hub.src.models.gemma.gemma_decoder_block import GemmaDecoderBlock  # noqa: PLC0415
 
     return {
         keras_hub.layers.TransformerEncoder: FeedForwardBlockSlicer(["self_attention_layer"]),
         keras_hub.layers.TransformerDecoder: FeedForwardBlockSlicer(["self_attention",
                                                                       "cross_attention"]),
+        GemmaDecoderBlock: GemmaBlockSlicer(),
     }
