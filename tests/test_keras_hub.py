@@ -146,6 +146,19 @@ def test_feed_forward_neurons_are_unit_groups_the_penalty_drives_to_zero():
     assert plan.notes[0].startswith("kept (strongest) so the layer is not empty")
 
 
+def test_shrinking_while_training_removes_dead_neurons_and_records_them():
+    model = encoder_model("relu")
+    # relu'(0) = 0 and relu(0) = 0: neither the column nor the output row gets a gradient, so
+    # these neurons stay dead under plain SGD.
+    kill_neurons(model.get_layer("block"), incoming=[2, 6, 9])
+    model.compile(keras.optimizers.SGD(0.01), "mse")
+    rng = np.random.default_rng(9)
+    x, y = rng.normal(size=(16, 6, 16)), rng.normal(size=(16, 3))
+    shrunk, history = ns.fit_with_shrinking(model, x, y, epochs=1, batch_size=8, verbose=0)
+    assert history.shrinks[0]["units"] == {"block": (24, 21)}
+    assert shrunk.get_layer("block").intermediate_dim == 21
+
+
 def test_vit_is_refused_by_name():
     model = keras_hub.models.ViTBackbone(image_shape=(16, 16, 3), patch_size=4, num_layers=1,
                                          num_heads=2, hidden_dim=16, mlp_dim=32)
