@@ -100,8 +100,9 @@ def test_the_report_gives_why_neurons_went_and_why_dead_heads_stay():
     assert (line.units, line.dead, line.kept) == (64, 5, 59)
     assert line.reasons == {"zero incoming group": 2, "zero outgoing group": 3}
     assert line.notes == [
-        "kept dead attention heads [2] of self_attention_layer: TransformerEncoder derives key_dim = hidden_dim // "
-        "num_heads, so a block with fewer heads computes another function"]
+        "kept dead attention heads [2] of self_attention_layer: TransformerEncoder derives "
+        "key_dim = hidden_dim // num_heads, so a block with fewer heads computes another "
+        "function"]
     assert lines["transformer_layer_1"].notes == []
     # Attention (4 projections of 4 heads of 8 and scores over 1 position) plus the
     # feed-forward products, per position: the sequence length is not static.

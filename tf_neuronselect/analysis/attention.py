@@ -48,8 +48,10 @@ class InternalUnitsSlicer(slicers.PinnedSlicer):
     Subclasses implement ``internal_count(layer)``, ``internal_label(layer, unit)``,
     ``unit_slices(layer, unit)`` (``HeadSlice``s: weight path inside the layer, layout, side,
     units), ``internal_status(layer, tol)`` (``(dead, reasons, strength)`` arrays),
-    ``internal_config(layer, keep)`` and ``internal_weights(layer, keep)``; they may override
-    ``internal_keep`` (which units stay: the alive ones, at least one).
+    ``internal_config(layer, keep)``; they may override ``internal_keep`` (which units stay: the
+    alive ones, at least one) and ``internal_weights`` (by default every ``HeadSlice`` of the
+    kept units), and may add ``internal_notes(layer, tol)`` (why dead units stay, for the plan)
+    and ``internal_macs(layer, input_shape, output_shape, keep=None)`` (their own MAC count).
     """
 
     def role(self, layer):

@@ -2,9 +2,11 @@
 
 A layer with a known unit layout (stock Dense, Conv*, ConvTranspose, DepthwiseConv,
 SeparableConv, grouped convolutions included, and classes declared with
-``grouping.register_unit_spec``) costs one multiply-add per kernel weight use; every other
-layer (bias additions, activations, normalization, pooling, element-wise ops) counts 0: they are
-small next to the matrix products and their cost depends on the runtime's fusion. ``make_plan``
+``grouping.register_unit_spec``) costs one multiply-add per kernel weight use; attention and
+the composite blocks whose slicer counts its own (``internal_macs``: KerasHub's transformer and
+Gemma blocks) count their projections and score products; every other layer (bias additions,
+activations, normalization, pooling, element-wise ops) counts 0: they are small next to the
+matrix products and their cost depends on the runtime's fusion. ``make_plan``
 counts the layers of a plan before and after narrowing with ``layer_macs``; ``count_macs``
 counts a whole model, nested models flattened and shared layers once per call.
 """
