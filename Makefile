@@ -11,10 +11,17 @@ endif
 
 .PHONY: install test test-fast demo bench bench-extra bench-quick clean
 
-$(STAMP): pyproject.toml
+# KerasHub for its tests, without tensorflow-text: that pulls the full `tensorflow` wheel (572 MB)
+# next to tensorflow-cpu, and no test needs its tokenizers. Users get it with `.[hub]`.
+HUB := keras-hub==0.32.0
+HUB_DEPS := regex rich "kagglehub!=1.0.1" "kagglesdk==0.1.28" sentencepiece tokenizers
+
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-deps $(HUB)
+	$(BIN)/python -m pip install --quiet $(HUB_DEPS)
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -71,8 +71,8 @@ def _raises(error_type, call):
      "include_bias='yes'. Pass a bool, or None for the default (True for incoming groups)."),
     (lambda: ns.GroupLasso(0.1, layout="nchw"), ValueError,
      "GroupLasso: expected `layout` to be one of 'standard', 'transposed', 'depthwise', "
-     "'heads', 'head_rows', 'lstm', 'gru'. Received: layout='nchw'. Pass one of the listed "
-     "values."),
+     "'heads', 'head_rows', 'heads_first', 'lstm', 'gru'. Received: layout='nchw'. Pass one "
+     "of the listed values."),
 ])
 def test_bad_penalty_arguments(make, error_type, message):
     assert _raises(error_type, make).startswith(message)

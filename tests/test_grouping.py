@@ -96,6 +96,25 @@ def test_take_units_keeps_whole_depthwise_channels(rng):
         grouping.take_units(kernel, grouping.DEPTHWISE, grouping.INCOMING, [2, 3, 6])
 
 
+def test_heads_first_groups_are_the_heads_of_an_einsum_projection(rng):
+    # Gemma's query/key/value: "btd,ndh->btnh", kernel (heads, in, head_dim).
+    layer = L.EinsumDense("btd,ndh->btnh", output_shape=(None, 3, 4))
+    layer.build((None, 5, 6))
+    layer.kernel.assign(rng.normal(size=(3, 6, 4)).astype("float32"))
+    x = rng.normal(size=(2, 5, 6)).astype("float32")
+    before = np.asarray(layer(x))
+    kernel = np.asarray(layer.kernel.value)
+    assert grouping.num_units(kernel.shape, grouping.HEADS_FIRST, grouping.INCOMING) == 3
+    matrix = np.array(grouping.unit_matrix(kernel, grouping.HEADS_FIRST, grouping.INCOMING))
+    matrix[:, 1] = 0.0
+    layer.kernel.assign(grouping.from_unit_matrix(matrix, kernel.shape, grouping.HEADS_FIRST))
+    after = np.asarray(layer(x))
+    assert np.all(after[:, :, 1] == 0.0)
+    np.testing.assert_allclose(after[:, :, [0, 2]], before[:, :, [0, 2]], rtol=1e-5)
+    kept = grouping.take_units(kernel, grouping.HEADS_FIRST, grouping.INCOMING, [0, 2])
+    np.testing.assert_array_equal(kept, kernel[[0, 2]])
+
+
 def test_unknown_layer_is_refused_by_name():
     layer = L.ConvLSTM1D(3, 2, name="my_lstm")
     assert grouping.unit_spec(layer) is None

@@ -16,6 +16,9 @@ is every kernel weight that reads it. Three kernel layouts cover the stock Keras
   projections of attention: a head's incoming group is ``[..., h, :]``.
 - ``"head_rows"``: ``(heads, head_dim, out)``, an attention output projection: a head's
   outgoing group is ``[h, :, :]``; its incoming units are the output channels.
+- ``"heads_first"``: ``(heads, in, head_dim)``, a projection written as the EinsumDense
+  ``"btd,ndh->btnh"`` (Gemma's query, key and value): a head's incoming group is ``[h, :, :]``;
+  its outgoing units are the input channels.
 
 A rank-1 weight (a bias) has one entry per output unit whatever the layout.
 
@@ -37,8 +40,9 @@ TRANSPOSED = "transposed"
 DEPTHWISE = "depthwise"
 HEADS = "heads"
 HEAD_ROWS = "head_rows"
+HEADS_FIRST = "heads_first"
 GATES = {"lstm": 4, "gru": 3}
-LAYOUTS = (STANDARD, TRANSPOSED, DEPTHWISE, HEADS, HEAD_ROWS) + tuple(GATES)
+LAYOUTS = (STANDARD, TRANSPOSED, DEPTHWISE, HEADS, HEAD_ROWS, HEADS_FIRST) + tuple(GATES)
 INCOMING = "incoming"
 OUTGOING = "outgoing"
 SIDES = (INCOMING, OUTGOING)
@@ -57,7 +61,7 @@ def unit_axes(rank, layout, side):
             raise ValueError(f"unit_axes: a '{layout}' weight's incoming units are spread over "
                              "its gate blocks; use the grouping functions, which split them.")
         layout = STANDARD
-    if layout in (HEADS, HEAD_ROWS):
+    if layout in (HEADS, HEAD_ROWS, HEADS_FIRST):
         return _head_axes(rank, layout, side)
     if rank == 1:
         if side == OUTGOING:
@@ -79,6 +83,8 @@ def unit_axes(rank, layout, side):
 def _head_axes(rank, layout, side):
     if layout == HEADS:  # (in, heads, dim) or a bias (heads, dim)
         return (rank - 2,) if side == INCOMING else (0,)
+    if layout == HEADS_FIRST:  # (heads, in, dim): an EinsumDense "btd,ndh->btnh" (Gemma)
+        return (0,) if side == INCOMING else (1,)
     return (rank - 1,) if side == INCOMING else (0,)  # (heads, dim, out)
 
 

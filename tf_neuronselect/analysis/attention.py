@@ -35,7 +35,8 @@ class HeadSlice:
     units: tuple
 
 
-def _weights(layer):
+def weights_by_path(layer):
+    """``{path inside the layer: variable}``, in the layer's weight order."""
     prefix = f"{layer.path}/"
     return {w.path[len(prefix):]: w for w in layer.weights if w.path.startswith(prefix)}
 
@@ -47,8 +48,10 @@ class InternalUnitsSlicer(slicers.PinnedSlicer):
     Subclasses implement ``internal_count(layer)``, ``internal_label(layer, unit)``,
     ``unit_slices(layer, unit)`` (``HeadSlice``s: weight path inside the layer, layout, side,
     units), ``internal_status(layer, tol)`` (``(dead, reasons, strength)`` arrays),
-    ``internal_config(layer, keep)`` and ``internal_weights(layer, keep)``; they may override
-    ``internal_keep`` (which units stay: the alive ones, at least one).
+    ``internal_config(layer, keep)``; they may override ``internal_keep`` (which units stay: the
+    alive ones, at least one) and ``internal_weights`` (by default every ``HeadSlice`` of the
+    kept units), and may add ``internal_notes(layer, tol)`` (why dead units stay, for the plan)
+    and ``internal_macs(layer, input_shape, output_shape, keep=None)`` (their own MAC count).
     """
 
     def role(self, layer):
@@ -57,6 +60,22 @@ class InternalUnitsSlicer(slicers.PinnedSlicer):
     def internal_keep(self, layer, dead, strength):
         keep = np.flatnonzero(~np.asarray(dead))
         return keep if len(keep) else np.array([int(np.argmax(strength))])
+
+    def internal_weights(self, layer, keep):
+        """The layer's weights, in order, with only the units ``keep`` (every ``HeadSlice``
+        of a kept unit is taken; weights no unit slices are copied whole)."""
+        by_path = {}
+        for unit in keep:
+            for s in self.unit_slices(layer, unit):
+                by_path.setdefault(s.path, (s.layout, s.side, []))[2].extend(s.units)
+        arrays = []
+        for path, weight in weights_by_path(layer).items():
+            value = to_numpy(weight)
+            if path in by_path:
+                layout, side, units = by_path[path]
+                value = grouping.take_units(value, layout, side, units)
+            arrays.append(value)
+        return arrays
 
 
 class AttentionSlicer(InternalUnitsSlicer):
@@ -82,7 +101,7 @@ class AttentionSlicer(InternalUnitsSlicer):
         """Every ``HeadSlice`` of internal unit ``unit``."""
         shared = self._shared(layer)
         queries = tuple(range(unit * shared, (unit + 1) * shared))
-        weights = _weights(layer)
+        weights = weights_by_path(layer)
         found = []
         for path in _QUERY_KEY + _VALUE:
             if path in weights:
@@ -94,10 +113,10 @@ class AttentionSlicer(InternalUnitsSlicer):
     def internal_status(self, layer, tol):
         """``(dead, reasons, strength)`` of every internal unit."""
         count = self.internal_count(layer)
-        weights = {p: to_numpy(w) for p, w in _weights(layer).items()}
-        value = np.array([_norm(weights, self.unit_slices(layer, u), _VALUE)
+        weights = {p: to_numpy(w) for p, w in weights_by_path(layer).items()}
+        value = np.array([slice_norm(weights, self.unit_slices(layer, u), _VALUE)
                           for u in range(count)])
-        output = np.array([_norm(weights, self.unit_slices(layer, u), (_OUTPUT,))
+        output = np.array([slice_norm(weights, self.unit_slices(layer, u), (_OUTPUT,))
                            for u in range(count)])
         dead = (value <= tol) | (output <= tol)
         reasons = [None if not d else (ZERO_VALUE if v <= tol else ZERO_OUTPUT)
@@ -113,23 +132,11 @@ class AttentionSlicer(InternalUnitsSlicer):
             config["num_heads"] = len(keep)
         return config
 
-    def internal_weights(self, layer, keep):
-        """The layer's weights, in order, with only the units ``keep``."""
-        by_path = {}
-        for unit in keep:
-            for s in self.unit_slices(layer, unit):
-                by_path.setdefault(s.path, (s.layout, s.side, []))[2].extend(s.units)
-        arrays = []
-        for path, weight in _weights(layer).items():
-            value = to_numpy(weight)
-            if path in by_path:
-                layout, side, units = by_path[path]
-                value = grouping.take_units(value, layout, side, units)
-            arrays.append(value)
-        return arrays
 
 
-def _norm(weights, head_slices, paths):
+def slice_norm(weights, head_slices, paths):
+    """The joint L2 norm of the ``head_slices`` of ``weights`` (arrays by path) whose path is
+    in ``paths``."""
     total = 0.0
     for s in head_slices:
         if s.path in paths and s.path in weights:

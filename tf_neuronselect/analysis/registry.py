@@ -4,6 +4,7 @@ it must be registered explicitly rather than guessed."""
 import keras
 
 from tf_neuronselect import grouping
+from tf_neuronselect.analysis import hub
 from tf_neuronselect.analysis import slicers
 from tf_neuronselect.analysis.attention import AttentionSlicer
 from tf_neuronselect.analysis.op_slicers import op_slicers
@@ -27,6 +28,7 @@ _MIXING = (L.Softmax, L.LayerNormalization, L.GroupNormalization, L.UnitNormaliz
            L.Permute, L.RepeatVector)
 
 _SLICERS = {}
+_hub_registered = False
 
 
 def _register_defaults():
@@ -60,6 +62,15 @@ def _register_applications_layers():
 _register_defaults()
 
 
+def _register_hub_layers():
+    # On the first KerasHub layer met, not at import: keras_hub is optional. A slicer the user
+    # registered for the same class wins.
+    global _hub_registered
+    _hub_registered = True
+    for cls, slicer in hub.hub_slicers().items():
+        _SLICERS.setdefault(cls, slicer)
+
+
 def register_slicer(layer_class, slicer):
     """Declares how ``layer_class`` (exact class) is narrowed: ``slicer`` provides ``role``,
     ``constant``, ``config`` and ``weights`` (subclass ``tf_neuronselect.surgery.Slicer``)."""
@@ -80,6 +91,9 @@ def register_slicer(layer_class, slicer):
 def get_slicer(operation):
     """The slicer of ``operation``, or None when its channel semantics are unknown."""
     slicer = _SLICERS.get(type(operation))
+    if slicer is None and not _hub_registered and hub.is_hub_class(type(operation)):
+        _register_hub_layers()
+        slicer = _SLICERS.get(type(operation))
     if slicer is None and isinstance(operation, keras.layers.Layer):
         if grouping.is_grouped_convolution(operation):
             # One channel per group is a depthwise convolution; larger groups mix channels.

@@ -67,7 +67,29 @@ def copy_call(operation, args, kwargs, stock_only=False):
         # A keras.ops call: a fresh op of the same config, so the new model shares no node.
         return type(operation).from_config(operation.get_config())(*args, **kwargs)
     config = operation.get_config()
-    layer = type(operation).from_config(without_library_objects(config) if stock_only else config)
+    layer = layer_from_config(operation, without_library_objects(config) if stock_only else config)
     outputs = layer(*args, **kwargs)
     layer.set_weights(operation.get_weights())
     return outputs
+
+
+def layer_from_config(operation, config):
+    """A new layer of ``operation``'s class made from ``config`` (its own, maybe narrowed).
+
+    The new model is made of such layers and ``keras.models.load_model`` rebuilds them the same
+    way, so a class whose ``get_config`` its ``from_config`` rejects (KerasHub's
+    ``ViTPatchingAndEmbedding`` lists keys its ``__init__`` does not take) is refused by name
+    here rather than failing deep inside Keras."""
+    cls = type(operation)
+    try:
+        return cls.from_config(config)
+    except (TypeError, ValueError) as error:
+        cause = error.__context__ or error  # Keras wraps the constructor's own message
+        raise TypeError(
+            f"Cannot rebuild layer '{operation.name}' ({cls.__module__}.{cls.__name__}) from "
+            "its own config. Expected a layer class whose from_config(get_config()) builds "
+            f"it again. Received: {type(cause).__name__}: {cause}. How to fix: give "
+            f"{cls.__name__} a get_config() that returns only arguments of its __init__ (or a "
+            "from_config that drops the others): the rewrite copies every layer through its "
+            "config, so until then it cannot rewrite a model holding this layer."
+        ) from error

@@ -2,9 +2,11 @@
 
 A layer with a known unit layout (stock Dense, Conv*, ConvTranspose, DepthwiseConv,
 SeparableConv, grouped convolutions included, and classes declared with
-``grouping.register_unit_spec``) costs one multiply-add per kernel weight use; every other
-layer (bias additions, activations, normalization, pooling, element-wise ops) counts 0: they are
-small next to the matrix products and their cost depends on the runtime's fusion. ``make_plan``
+``grouping.register_unit_spec``) costs one multiply-add per kernel weight use; attention and
+the composite blocks whose slicer counts its own (``internal_macs``: KerasHub's transformer and
+Gemma blocks) count their projections and score products; every other layer (bias additions,
+activations, normalization, pooling, element-wise ops) counts 0: they are small next to the
+matrix products and their cost depends on the runtime's fusion. ``make_plan``
 counts the layers of a plan before and after narrowing with ``layer_macs``; ``count_macs``
 counts a whole model, nested models flattened and shared layers once per call.
 """
@@ -14,6 +16,7 @@ import math
 import keras
 
 from tf_neuronselect import grouping
+from tf_neuronselect.analysis.registry import get_slicer
 from tf_neuronselect.utils import keras_private
 
 
@@ -34,10 +37,13 @@ def _positions(layer, shape):
 def layer_macs(layer, input_shape, output_shape, kept_in=None, kept_out=None):
     """Multiply-adds per example of one call of ``layer`` from ``input_shape`` to
     ``output_shape``, with ``kept_in`` input channels and ``kept_out`` output units (None: all
-    of them; for attention, ``kept_out`` is the heads kept). 0 for layers without a known unit
-    layout."""
+    of them; for attention, ``kept_out`` is the heads kept). A block whose slicer counts its
+    own (``internal_macs``) is counted whole. 0 for layers without a known unit layout."""
     if isinstance(layer, (keras.layers.MultiHeadAttention, keras.layers.GroupQueryAttention)):
         return attention_macs(layer, input_shape, output_shape, kept_out)
+    internal_macs = getattr(get_slicer(layer), "internal_macs", None)
+    if internal_macs is not None:  # a KerasHub block counts its own (all of its units)
+        return internal_macs(layer, input_shape, output_shape)
     spec = grouping.layout_spec(layer)
     if spec is None or not spec.reads:  # an Embedding looks rows up: no multiply-adds
         return 0

@@ -21,6 +21,12 @@ def internal_statuses(layers, tol):
             if has_internal_units(layer)}
 
 
+def internal_notes(layer, tol):
+    """Why the slicer of ``layer`` keeps some dead units (optional ``internal_notes``)."""
+    notes = getattr(get_slicer(layer), "internal_notes", None)
+    return list(notes(layer, tol)) if notes is not None else []
+
+
 def plan_internal(layer, plan, status, shapes):
     """Fills ``plan`` for ``layer``'s internal units from ``status``; ``shapes`` are the
     node's input and output shapes (for the multiply-adds)."""
@@ -33,9 +39,18 @@ def plan_internal(layer, plan, status, shapes):
     plan.units, plan.dead, plan.keep_units = len(dead), int(np.sum(dead)), keep
     plan.reasons = dict(collections.Counter(reasons[j] for j in removed))
     plan.macs_before = layer_macs(layer, *shapes)
-    plan.macs_after = layer_macs(layer, *shapes, kept_out=len(keep))
+    plan.macs_after = _kept_macs(layer, shapes, keep)
     if len(removed):
         slicer = get_slicer(layer)
         plan.action = plan_lib.SLICE
         plan.params_after = int(sum(np.asarray(a).size
                                     for a in slicer.internal_weights(layer, keep)))
+
+
+def _kept_macs(layer, shapes, keep):
+    """Multiply-adds of ``layer`` with the internal units ``keep`` only: a slicer that counts
+    its own gets the indices (a block may keep heads and neurons, which cost differently)."""
+    internal_macs = getattr(get_slicer(layer), "internal_macs", None)
+    if internal_macs is not None:
+        return internal_macs(layer, *shapes, keep)
+    return layer_macs(layer, *shapes, kept_out=len(keep))

@@ -47,4 +47,5 @@ def make_plan(model, tol=0.0, round_to=None, prune_inputs=False):
             shapes = (graph.shapes[graph.input_keys_of(node)[0]],
                       graph.shapes[graph.output_keys_of(node)[0]])
             internal.plan_internal(node.operation, plans[name], inside[name], shapes)
+            plans[name].notes += internal.internal_notes(node.operation, tol)
     return Plan(tol, round_to, plans, prune_inputs)

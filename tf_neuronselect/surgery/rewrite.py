@@ -8,6 +8,7 @@ import numpy as np
 from tf_neuronselect.analysis.graph import ModelGraph
 from tf_neuronselect.analysis.registry import get_slicer
 from tf_neuronselect.analysis.replay import copy_call
+from tf_neuronselect.analysis.replay import layer_from_config
 from tf_neuronselect.analysis.replay import replay
 from tf_neuronselect.analysis.replay import without_library_objects
 from tf_neuronselect.layers.select_features import SelectFeatures
@@ -139,7 +140,7 @@ def _sliced(operation, plan, args, kwargs, stock_only):
         config = without_library_objects(config)
     if plan.enable_bias:
         config["use_bias"] = True
-    layer = type(operation).from_config(config)
+    layer = layer_from_config(operation, config)
     outputs = layer(*args, **kwargs)
     layer.set_weights(slicer_weights(slicer, operation, plan))
     return outputs

@@ -85,8 +85,14 @@ def rebuild_for_training(model, graph, plan):
 
 
 def _widths(plan):
-    return {name: (p.units, len(p.keep_out)) for name, p in plan.layers.items()
-            if p.keep_out is not None and p.units and len(p.keep_out) < p.units}
+    """``{layer: (units, kept)}`` of the layers that lose units: a layer's internal units
+    (heads, a block's neurons) when it has them, else its output channels."""
+    widths = {}
+    for name, p in plan.layers.items():
+        kept = p.keep_units if p.keep_units is not None else p.keep_out
+        if kept is not None and p.units and len(kept) < p.units:
+            widths[name] = (p.units, len(kept))
+    return widths
 
 
 def _record(history, model, plan, epoch):
