@@ -14,6 +14,7 @@ from benchmarks import families, report, resultfiles  # noqa: E402
 from benchmarks import run_all as run_all_steps  # noqa: E402
 from benchmarks.mnist.report import invocations_wall_seconds  # noqa: E402
 from benchmarks.mobile import report as mobile_report  # noqa: E402
+from benchmarks.sequence import report as sequence_report  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = resultfiles.STORED  # the committed results, never a quick run's
@@ -81,9 +82,13 @@ def _mobile(data):
     return ["", *mobile_report.readme_lines(data)]
 
 
+def _sequence(data):
+    return ["", *sequence_report.readme_lines(data)]
+
+
 SECTIONS = [("budgets", _budgets), ("prox_step", _prox_step), ("rewrite", _rewrite),
             ("rewritten_vs_direct", _rewritten_vs_direct), ("export", _export),
-            ("families", _families), ("mobile", _mobile)]
+            ("families", _families), ("mobile", _mobile), ("sequence", _sequence)]
 
 
 def _mnist_targets(name="mnist", suffix=""):
