@@ -13,8 +13,9 @@ parameter-share rule rows (merged into results/mnist.json, so run them after the
 40-epoch LeNet-300-100 runs (results/mnist_mlp_40.json), LeNet-5's best configuration
 (results/mnist_lenet5_seeds.json) and 20-epoch LeNet-5 runs (results/mnist_lenet5_20.json)
 with three seeds each, the budgets, MobileNetV3Small trained with per-kernel and unit-group
-group lasso and gates (bench_mobile.py, results/mobile.json), shrink's time against model depth
-(bench_scale.py) and training with dead units removed as it goes
+group lasso and gates (bench_mobile.py, results/mobile.json), a ViT's attention heads and MLP
+neurons and an LSTM's units on MNIST (bench_sequence.py, results/sequence.json), shrink's time
+against model depth (bench_scale.py) and training with dead units removed as it goes
 (bench_shrink_during_training.py). The times above
 are the last timed runs (results/run_all.json and run_all_extra.json, 2026-12-02, AVX-512
 machine, bench_mnist training two runs side by side; readme_results.py prints them) plus the
@@ -108,6 +109,7 @@ STEPS = (
     Step("bench_mnist.py", LENET5_LONG_ARGS, "extra", False, "bench_mnist.py mnist_lenet5_20"),
     Step("bench_budgets.py", tier="extra"),
     Step("bench_mobile.py", tier="extra"),
+    Step("bench_sequence.py", tier="extra"),
     Step("bench_scale.py", tier="extra", quick=False),
     # To be rewritten (a later issue); until then it runs with the extras.
     Step("bench_shrink_during_training.py", tier="extra", quick=False),
