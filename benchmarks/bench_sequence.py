@@ -57,6 +57,8 @@ def plan(args):
 def settings(args, data):
     return {"seed": config.SEED, "epochs": args.epochs, "batch": config.BATCH,
             "learning_rate": config.LEARNING_RATE, "alpha": config.ALPHA,
+            "finetune_epochs": args.finetune_epochs,
+            "finetune_lr": config.FINETUNE_LR,
             "steps_per_execution": config.STEPS_PER_EXECUTION,
             "vit": {"patch": config.PATCH, "blocks": config.VIT_BLOCKS,
                     "width": config.VIT_WIDTH, "heads": config.VIT_HEADS, "mlp": config.VIT_MLP},
@@ -84,7 +86,8 @@ def train_all(runs, data, args, payload, directory):
     start = time.perf_counter()
     for index, (study, arm, strength) in enumerate(runs, 1):
         log(_common.progress(index, len(runs), start) + f": {study} {arm} {strength:g}")
-        row = training.run(study, arm, strength, data, args.epochs[study], directory)
+        row = training.run(study, arm, strength, data, args.epochs[study], directory,
+                           args.finetune_epochs[study])
         log(describe(row))
         payload["runs"].append(row)
         resultfiles.write_result(args.name, payload, args.quick)
@@ -121,15 +124,23 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"training epochs of both studies (default {config.EPOCHS}, "
                              f"{config.QUICK_EPOCHS} with --quick)")
+    parser.add_argument("--finetune-epochs", type=int, default=None,
+                        help=f"penalty-free fine-tuning epochs of the shrunk models of both "
+                             f"studies (default {config.FINETUNE_EPOCHS}, 0 with --quick)")
     parser.add_argument("--train-images", type=int, default=None,
                         help="a fixed random subset of the training images (default all)")
     args = parser.parse_args(argv)
-    if args.epochs is not None:
-        args.epochs = {study: args.epochs for study in report.STUDIES}
-    else:
-        args.epochs = ({study: config.QUICK_EPOCHS for study in report.STUDIES} if args.quick
-                       else dict(config.EPOCHS))
+    args.epochs = _per_study(args.epochs, config.QUICK_EPOCHS if args.quick else config.EPOCHS)
+    args.finetune_epochs = _per_study(args.finetune_epochs,
+                                      0 if args.quick else config.FINETUNE_EPOCHS)
     return args
+
+
+def _per_study(given, default):
+    """``{study: epochs}``: ``given`` for every study when set, else ``default`` (a number or a
+    dict)."""
+    value = default if given is None else given
+    return dict(value) if isinstance(value, dict) else {study: value for study in report.STUDIES}
 
 
 def main(argv=None):

@@ -25,8 +25,16 @@ def penalized_runs(payload, study):
 
 
 def final_error(row):
-    """The shrunk model's test error (the model that is exported)."""
-    return row["error_pct"]["shrunk"]
+    """The exported model's test error: the shrunk model's, fine-tuned when it was."""
+    errors = row["error_pct"]
+    return errors["shrunk"] if errors.get("finetuned") is None else errors["finetuned"]
+
+
+def errors_text(row):
+    """``trained / shrunk / fine-tuned`` test errors, ``-`` for a run not fine-tuned."""
+    errors = row["error_pct"]
+    tuned = "-" if errors.get("finetuned") is None else f"{errors['finetuned']:.2f}"
+    return f"{errors['trained']:.2f} / {errors['shrunk']:.2f} / {tuned}"
 
 
 def error_limit(payload, study):
@@ -110,7 +118,7 @@ def verdicts(payload, study):
 
 
 def header(study):
-    return ["arm", "strength", "error % trained / shrunk",
+    return ["arm", "strength", "error % trained / shrunk / fine-tuned",
             *(title for _, title in STRUCTURE_COLUMNS[study]), "parameters", "kept", "MACs",
             "TFLite bytes", "speedup batch 1", "TFLite - Keras"]
 
@@ -119,7 +127,7 @@ def row_cells(payload, study, row):
     dense = dense_run(payload, study)
     latency = row.get("latency")
     return [ARM_LABELS[row["arm"]], "-" if row["arm"] == "dense" else f"{row['strength']:g}",
-            f"{row['error_pct']['trained']:.2f} / {final_error(row):.2f}",
+            errors_text(row),
             *(_dashed(row["structure"][key]) for key, _ in STRUCTURE_COLUMNS[study]),
             f"{row['params']:,}", f"{row['params'] / dense['params']:.3f}", f"{row['macs']:,}",
             f"{row['tflite_bytes']:,}", f"{latency['speedup']:.2f}x" if latency else "1.00x",
@@ -145,7 +153,9 @@ def setup_text(payload, study):
     return (f"{network}; MNIST ({s['train_images']:,} training / {s['test_images']:,} test "
             f"images), {s['epochs'][study]} epoch(s), batch {s['batch']}, Adam with "
             f"cosine-decayed learning rate {s['learning_rate']:g} (ProximalAdam with the penalty "
-            f"over every unit group for the other arms), seed {s['seed']}. Matched error: the "
+            f"over every unit group for the other arms, whose shrunk models are then fine-tuned "
+            f"{s['finetune_epochs'][study]} epoch(s) without it, Adam from "
+            f"{s['finetune_lr']:g}), seed {s['seed']}. Matched error: the "
             f"run with the fewest MACs among those within {s['matched_points']:g} points of the "
             f"dense test error ({final_error(dense_run(payload, study)):.2f}% + "
             f"{s['matched_points']:g}). TFLite - Keras: max |difference| / max(1, max |Keras "

@@ -98,6 +98,24 @@ def epoch_line(label, epochs):
     return EpochLine()
 
 
+def finetune(compact, study, data, epochs):
+    """Penalty-free fine-tuning of a shrunk model (plain Adam: the unit-group penalty has no loss
+    term, so without its proximal optimizer it does nothing); returns its seconds."""
+    import keras
+
+    if not epochs:
+        return 0.0
+    steps = epochs * -(-len(data.x_train) // config.BATCH)
+    schedule = keras.optimizers.schedules.CosineDecay(config.FINETUNE_LR, steps, alpha=0.01)
+    compact.compile(keras.optimizers.Adam(schedule),
+                    keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                    steps_per_execution=config.STEPS_PER_EXECUTION)
+    start = time.perf_counter()
+    compact.fit(inputs(study, data.x_train), data.y_train, batch_size=config.BATCH,
+                epochs=epochs, verbose=0, callbacks=[epoch_line(f"{study} fine-tune", epochs)])
+    return time.perf_counter() - start
+
+
 def error_pct(model, x, y):
     logits = model.predict(x, batch_size=500, verbose=0)
     return round(100.0 * float(np.mean(np.argmax(logits, axis=-1) != y)), 3), logits
@@ -131,10 +149,10 @@ def tflite_difference(model, tflite_path, x):
     return float(np.max(np.abs(got - expected))), float(np.max(np.abs(expected)))
 
 
-def run(study, arm, strength, data, epochs, directory):
+def run(study, arm, strength, data, epochs, directory, finetune_epochs=0):
     """Trains one run and returns its row (``tflite_path``: its compact float32 TFLite file;
     the dense run exports the trained model as it is, the reference every run is timed
-    against)."""
+    against; the penalized runs' shrunk models are fine-tuned ``finetune_epochs`` first)."""
     import tf_neuronselect as ns
 
     model, penalized, train_seconds = train(study, arm, strength, data, epochs)
@@ -144,18 +162,24 @@ def run(study, arm, strength, data, epochs, directory):
     compact = model if arm == "dense" else ns.shrink(model)
     shrink_seconds = time.perf_counter() - start
     shrunk_error, shrunk_logits = error_pct(compact, x_test, data.y_test)
+    finetune_epochs = 0 if arm == "dense" else finetune_epochs
+    finetune_seconds = finetune(compact, study, data, finetune_epochs)
+    finetuned_error = error_pct(compact, x_test, data.y_test)[0] if finetune_epochs else None
     tflite = export_tflite(compact, os.path.join(directory, f"{study}_{arm}_{strength:g}"))
     difference, largest = tflite_difference(compact, tflite, x_test[:config.TFLITE_CHECK_IMAGES])
     return {"study": study, "arm": arm, "strength": strength, "epochs": epochs,
             "penalized_layers": penalized, "structure": models.STRUCTURES[study](compact),
-            "error_pct": {"trained": trained_error, "shrunk": shrunk_error},
+            "finetune_epochs": finetune_epochs,
+            "error_pct": {"trained": trained_error, "shrunk": shrunk_error,
+                          "finetuned": finetuned_error},
             "max_abs_logit_diff": float(np.max(np.abs(trained_logits - shrunk_logits))),
             "max_abs_logit": float(np.max(np.abs(trained_logits))),
             "tflite_max_abs_diff": difference, "tflite_max_abs_output": largest,
             "params": int(compact.count_params()), "macs": int(ns.count_macs(compact)),
             "trained_params": int(model.count_params()),
             "tflite_bytes": os.path.getsize(tflite), "tflite_path": tflite,
-            "train_seconds": round(train_seconds, 1), "shrink_seconds": round(shrink_seconds, 2)}
+            "train_seconds": round(train_seconds, 1), "shrink_seconds": round(shrink_seconds, 2),
+            "finetune_seconds": round(finetune_seconds, 1)}
 
 
 def latency(dense_tflite, tflite, quick=False):
