@@ -20,7 +20,9 @@ against model depth (bench_scale.py) and training with dead units removed as it 
 are the last timed runs (results/run_all.json and run_all_extra.json, 2026-12-02, AVX-512
 machine, bench_mnist training two runs side by side; readme_results.py prints them) plus the
 steps added since, timed alone on 2 cores on 2026-12-03: bench_rewritten_vs_direct.py 0.3 min,
-bench_scale.py 2.4 min, bench_shrink_during_training.py 1.8 min.
+bench_scale.py 2.4 min, bench_shrink_during_training.py 1.8 min; bench_sequence.py (added
+after) is estimated at ~30 min from its per-epoch times (benchmarks/sequence/config.py), not yet
+timed as a whole.
 
 The full run writes into benchmarks/results/; ``--quick`` writes into benchmarks/results/quick/
 (or ``--results-dir``) so a smoke run never overwrites real numbers. The TFMOT baseline needs

@@ -52,16 +52,16 @@ def test_verdicts_judge_the_run_with_the_fewest_macs_within_the_matched_error():
     payload = _payload()  # ViT: dense 2.00% + 0.3: 2.30% is in, 2.31% out
     assert report.matched_run(payload, "vit")["strength"] == 0.2
     assert report.verdicts(payload, "vit") == [
-        "- shrunk test error within 0.3 points of the dense 2.00%: MET (group-lasso 0.2: 2.30%, "
-        "heads 3-2-1-1, MLP neurons 50-30-20-10)",
+        "- exported (shrunk, fine-tuned) model's test error within 0.3 points of the dense "
+        "2.00%: MET (group-lasso 0.2: 2.30%, heads 3-2-1-1, MLP neurons 50-30-20-10)",
         "- compact TFLite of that run >= 2x faster than the dense one at batch 1: MET "
         "(group-lasso 0.2: 2.40x)",
         "- TFLite output within 1e-05 x max(1, max |Keras output|) of Keras on every run: MET "
         "(largest 6.0e-07, group-lasso 0.2)"]
     assert report.matched_run(payload, "lstm") is None
     assert report.verdicts(payload, "lstm") == [
-        "- shrunk test error within 0.3 points of the dense 1.20%: MISSED (closest: "
-        "group-lasso 0.1: 1.60%, LSTM units 60)",
+        "- exported (shrunk, fine-tuned) model's test error within 0.3 points of the dense "
+        "1.20%: MISSED (closest: group-lasso 0.1: 1.60%, LSTM units 60)",
         "- compact TFLite of that run >= 2x faster than the dense one at batch 1: UNDECIDED "
         "(no timed run within the matched error)",
         "- TFLite output within 1e-05 x max(1, max |Keras output|) of Keras on every run: "
@@ -124,8 +124,13 @@ def test_readme_lines_show_each_studys_dense_and_matched_runs():
     assert "4 epoch(s)" in lines[lstm] and "fine-tuned 2 epoch(s)" in lines[lstm]
     assert lines[lstm + 4].startswith("| dense (Adam) | - | 1.19 / 1.20 / - | 128 | 81,674 |")
     assert lines[lstm + 6:lstm + 8] == ["No penalized run at matched error.", ""]
-    assert lines[lstm + 8].startswith("- shrunk test error within 0.3 points of the dense 1.20%")
+    assert lines[lstm + 8].startswith("- exported (shrunk, fine-tuned) model's test error within "
+                                      "0.3 points of the dense 1.20%")
     assert lines[-2].startswith("- Load average of the 2-core machine")
+    payload = _payload()
+    payload["settings"]["finetune_epochs"]["vit"] = 0  # --quick
+    assert "for the other arms, their shrunk models not fine-tuned), seed 0." in (
+        report.setup_text(payload, "vit"))
 
 
 def test_readme_results_carry_the_sequence_section_only_when_it_has_results(monkeypatch,

@@ -109,7 +109,8 @@ def verdicts(payload, study):
     error, error_text = error_verdict(payload, study)
     speed, speed_text = speed_verdict(payload, study)
     exact, exact_text = exact_verdict(payload, study)
-    return [f"- shrunk test error within {s['matched_points']:g} points of the dense "
+    return [f"- exported (shrunk, fine-tuned) model's test error within "
+            f"{s['matched_points']:g} points of the dense "
             f"{dense:.2f}%: {error} ({error_text})",
             f"- compact TFLite of that run >= {s['target_speedup']:g}x faster than the dense one "
             f"at batch 1: {speed} ({speed_text})",
@@ -153,13 +154,20 @@ def setup_text(payload, study):
     return (f"{network}; MNIST ({s['train_images']:,} training / {s['test_images']:,} test "
             f"images), {s['epochs'][study]} epoch(s), batch {s['batch']}, Adam with "
             f"cosine-decayed learning rate {s['learning_rate']:g} (ProximalAdam with the penalty "
-            f"over every unit group for the other arms, whose shrunk models are then fine-tuned "
-            f"{s['finetune_epochs'][study]} epoch(s) without it, Adam from "
-            f"{s['finetune_lr']:g}), seed {s['seed']}. Matched error: the "
+            f"over every unit group for the other arms, {_finetune_text(s, study)}), seed "
+            f"{s['seed']}. Matched error: the "
             f"run with the fewest MACs among those within {s['matched_points']:g} points of the "
             f"dense test error ({final_error(dense_run(payload, study)):.2f}% + "
             f"{s['matched_points']:g}). TFLite - Keras: max |difference| / max(1, max |Keras "
             f"output|) over {s['tflite_check_images']} test images, batch 1.")
+
+
+def _finetune_text(settings, study):
+    epochs = settings["finetune_epochs"][study]
+    if not epochs:
+        return "their shrunk models not fine-tuned"
+    return (f"whose shrunk models are then fine-tuned {epochs} epoch(s) without it, Adam from "
+            f"{settings['finetune_lr']:g}")
 
 
 def load_text(payload):
