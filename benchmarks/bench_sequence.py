@@ -70,8 +70,8 @@ def settings(args, data):
 
 
 def describe(row):
-    return (f"{row['study']} {row['arm']} {row['strength']:g}: error "
-            f"{row['error_pct']['trained']:.2f}% / shrunk {row['error_pct']['shrunk']:.2f}%, "
+    return (f"{row['study']} {row['arm']} {row['strength']:g}: error % trained / shrunk / "
+            f"fine-tuned {report.errors_text(row)}, "
             f"{report.structure_text(row['study'], row['structure'])}, params "
             f"{row['params']:,}, MACs {row['macs']:,}, TFLite - Keras "
             f"{report.relative_tflite_difference(row):.1e}, trained in "
