@@ -15,6 +15,7 @@ from benchmarks import run_all as run_all_steps  # noqa: E402
 from benchmarks.mnist.report import invocations_wall_seconds  # noqa: E402
 from benchmarks.compress import report as compress_report  # noqa: E402
 from benchmarks.mobile import report as mobile_report  # noqa: E402
+from benchmarks.sequence import report as sequence_report  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = resultfiles.STORED  # the committed results, never a quick run's
@@ -89,11 +90,16 @@ def _compress(data):
     return ["", *compress_report.readme_lines(data)]
 
 
+def _sequence(data):
+    return ["", *sequence_report.readme_lines(data)]
+
+
 SECTIONS = [("budgets", _budgets), ("prox_step", _prox_step), ("rewrite", _rewrite),
             ("rewritten_vs_direct", _rewritten_vs_direct), ("export", _export),
             ("families", _families), ("mobile", _mobile), ("compress", _compress),
             ("shrink_during_training", seed_points_report.shrink_during_training_lines),
-            ("tri_state_depth", seed_points_report.tri_state_depth_lines)]
+            ("tri_state_depth", seed_points_report.tri_state_depth_lines),
+            ("sequence", _sequence)]
 
 
 def _mnist_targets(name="mnist", suffix=""):

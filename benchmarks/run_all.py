@@ -13,8 +13,10 @@ parameter-share rule rows (merged into results/mnist.json, so run them after the
 40-epoch LeNet-300-100 runs (results/mnist_mlp_40.json), LeNet-5's best configuration
 (results/mnist_lenet5_seeds.json) and 20-epoch LeNet-5 runs (results/mnist_lenet5_20.json)
 with three seeds each, the budgets, MobileNetV3Small trained with per-kernel and unit-group
-group lasso and gates (bench_mobile.py, results/mobile.json), shrink's time against model depth
-(bench_scale.py), ShrinkNets' training speed-up with dead units removed as they die over a
+group lasso and gates (bench_mobile.py, results/mobile.json), trained LeNets compressed by
+every path (bench_compress.py, results/compress.json), a ViT's attention heads and MLP neurons
+and an LSTM's units on MNIST (bench_sequence.py, results/sequence.json, ~30 min estimated from
+its per-epoch times), shrink's time against model depth (bench_scale.py), ShrinkNets' training speed-up with dead units removed as they die over a
 curve of gate strengths (bench_shrink_during_training.py) and tri-state depth selection on an
 over-deep MLP (bench_tri_state_depth.py). The times above are the last timed runs
 (results/run_all.json and run_all_extra.json, 2026-12-02, AVX-512 machine, bench_mnist training
@@ -113,6 +115,7 @@ STEPS = (
     Step("bench_budgets.py", tier="extra"),
     Step("bench_mobile.py", tier="extra"),
     Step("bench_compress.py", tier="extra", quick=False),
+    Step("bench_sequence.py", tier="extra"),
     Step("bench_scale.py", tier="extra", quick=False),
     # The seed methods at the operating points of issue 22: ShrinkNets' training speed-up
     # curve (a timing, so not in the quick run) and tri-state depth selection.

@@ -69,16 +69,18 @@ def test_run_all_writes_every_file(quick_results):
     for name in ("mnist.json", "mnist.md", "mnist_pareto.png", "tfmot.json", "tfmot.md",
                  "extras.json", "extras.md", "extras_sparse_regression.png",
                  "extras_convergence.png", "budgets.json", "budgets.md", "families.json",
-                 "families.md", "mobile.json", "mobile.md", "tri_state_depth.json",
+                 "families.md", "mobile.json", "mobile.md", "sequence.json", "sequence.md",
+                 "tri_state_depth.json",
                  "run_all.json", "RESULTS.md"):
         assert (out / name).is_file(), f"missing {name}"
     assert not list(out.glob("*.tmp*")), "temporary files left behind"
-    assert "[1/7]" in stdout and "bench_mnist.py" in stdout  # progress lines
+    assert "[1/8]" in stdout and "bench_mnist.py" in stdout  # progress lines
     summary = _load(out, "run_all")
     assert summary["quick"] is True
     assert [s["script"] for s in summary["steps"]] == [
         "bench_mnist.py", "bench_tfmot.py", "bench_extras.py", "bench_families.py",
-        "bench_budgets.py", "bench_mobile.py", "bench_tri_state_depth.py"]
+        "bench_budgets.py", "bench_mobile.py", "bench_sequence.py",
+        "bench_tri_state_depth.py"]
     assert all(s["status"] == "ok" for s in summary["steps"])
 
 
@@ -176,6 +178,24 @@ def test_families_and_mobile_structure(quick_results):
         assert row["max_abs_logit_diff"] <= 1e-4 * max(1.0, row["max_abs_logit"])
         assert "tflite_path" not in row and (row["arm"] == "dense") == (row["latency"] is None)
     assert "| (b) group lasso per unit group |" in (out / "mobile.md").read_text()
+
+
+@pytest.mark.slow
+def test_sequence_structure(quick_results):
+    out, _ = quick_results
+    sequence = _load(out, "sequence")
+    assert [(r["study"], r["arm"]) for r in sequence["runs"]] == [
+        ("vit", "dense"), ("vit", "group-lasso"), ("lstm", "dense"), ("lstm", "group-lasso")]
+    for row in sequence["runs"]:
+        assert row["params"] > 0 and row["macs"] > 0 and row["tflite_bytes"] > 0
+        assert row["max_abs_logit_diff"] <= 1e-4 * max(1.0, row["max_abs_logit"])
+        assert row["tflite_max_abs_diff"] <= 1e-5 * max(1.0, row["tflite_max_abs_output"])
+        assert "tflite_path" not in row and (row["arm"] == "dense") == (row["latency"] is None)
+    vit = sequence["runs"][1]
+    assert len(vit["structure"]["heads"]) == len(vit["structure"]["mlp"]) == 4
+    assert vit["params"] < sequence["runs"][0]["params"]  # the quick strength kills units too
+    text = (out / "sequence.md").read_text()
+    assert "### ViT on 7x7 patches" in text and "| group lasso per unit group |" in text
 
 
 def _fake_bench(monkeypatch, tmp_path):
@@ -436,8 +456,8 @@ def test_run_all_tiers_split_the_steps():
     assert extra == ["bench_mnist.py params-rule lenet5", "bench_mnist.py params-rule mlp",
                      "bench_mnist.py mnist_mlp_40", "bench_mnist.py mnist_lenet5_seeds",
                      "bench_mnist.py mnist_lenet5_20", "bench_budgets.py", "bench_mobile.py",
-                     "bench_compress.py", "bench_scale.py", "bench_shrink_during_training.py",
-                     "bench_tri_state_depth.py"]
+                     "bench_compress.py", "bench_sequence.py", "bench_scale.py",
+                     "bench_shrink_during_training.py", "bench_tri_state_depth.py"]
     scripts = {path.name for path in (ROOT / "benchmarks").glob("bench_*.py")}
     assert scripts == {step.script for step in run_all.STEPS}  # every script runs in a tier
     only = run_all.select_steps(quick=False, extra=True, only=["bench_mnist.py mnist_mlp_40"])

@@ -1,0 +1,210 @@
+"""bench_sequence.py's verdicts and tables, from its results (no TensorFlow): which run of each
+study counts at matched error, the issue's targets, results/sequence.md and the README lines."""
+
+STUDIES = {"vit": "ViT on 7x7 patches", "lstm": "LSTM over the rows"}
+ARM_LABELS = {"dense": "dense (Adam)", "group-lasso": "group lasso per unit group",
+              "sparse-group-lasso": "sparse group lasso per unit group"}
+PENALIZED_ARMS = ("group-lasso", "sparse-group-lasso")
+# What the table shows of each compact model: (key of row["structure"], column header).
+STRUCTURE_COLUMNS = {"vit": (("heads", "heads per block"), ("mlp", "MLP neurons per block")),
+                     "lstm": (("units", "LSTM units"),)}
+
+
+def studies(payload):
+    """The studies of ``payload`` that have their dense reference run, in STUDIES order."""
+    return [s for s in STUDIES if any(r["study"] == s and r["arm"] == "dense"
+                                      for r in payload["runs"])]
+
+
+def dense_run(payload, study):
+    return next(r for r in payload["runs"] if r["study"] == study and r["arm"] == "dense")
+
+
+def penalized_runs(payload, study):
+    return [r for r in payload["runs"] if r["study"] == study and r["arm"] != "dense"]
+
+
+def final_error(row):
+    """The exported model's test error: the shrunk model's, fine-tuned when it was."""
+    errors = row["error_pct"]
+    return errors["shrunk"] if errors.get("finetuned") is None else errors["finetuned"]
+
+
+def errors_text(row):
+    """``trained / shrunk / fine-tuned`` test errors, ``-`` for a run not fine-tuned."""
+    errors = row["error_pct"]
+    tuned = "-" if errors.get("finetuned") is None else f"{errors['finetuned']:.2f}"
+    return f"{errors['trained']:.2f} / {errors['shrunk']:.2f} / {tuned}"
+
+
+def error_limit(payload, study):
+    return final_error(dense_run(payload, study)) + payload["settings"]["matched_points"]
+
+
+def matched_run(payload, study):
+    """The penalized run with the fewest multiply-adds among those whose test error is at most
+    the dense run's plus ``matched_points``; None when no run is that close."""
+    limit = error_limit(payload, study)
+    close = [r for r in penalized_runs(payload, study) if final_error(r) <= limit + 1e-9]
+    return min(close, key=lambda r: (r["macs"], final_error(r))) if close else None
+
+
+def structure_text(study, structure):
+    """``heads 4-2-1-1, MLP neurons 128-40-9-3`` or ``LSTM units 37``."""
+    return ", ".join(f"{header.replace(' per block', '')} {_dashed(structure[key])}"
+                     for key, header in STRUCTURE_COLUMNS[study])
+
+
+def _dashed(values):
+    return "-".join(str(v) for v in values)
+
+
+def _run_text(study, row):
+    return (f"{row['arm']} {row['strength']:g}: {final_error(row):.2f}%, "
+            f"{structure_text(study, row['structure'])}")
+
+
+def error_verdict(payload, study):
+    """``(verdict, text)``: is some penalized run's shrunk model within the matched error?"""
+    runs = penalized_runs(payload, study)
+    if not runs:
+        return "UNDECIDED", "no penalized run"
+    chosen = matched_run(payload, study)
+    if chosen is not None:
+        return "MET", _run_text(study, chosen)
+    closest = min(runs, key=final_error)
+    return "MISSED", f"closest: {_run_text(study, closest)}"
+
+
+def speed_verdict(payload, study):
+    """``(verdict, text)``: is the matched run's compact TFLite file at least
+    ``target_speedup`` times faster than the dense one at batch 1?"""
+    chosen = matched_run(payload, study)
+    if chosen is None or not chosen.get("latency"):
+        return "UNDECIDED", "no timed run within the matched error"
+    speedup = chosen["latency"]["speedup"]
+    verdict = "MET" if speedup >= payload["settings"]["target_speedup"] else "MISSED"
+    return verdict, f"{chosen['arm']} {chosen['strength']:g}: {speedup:.2f}x"
+
+
+def relative_tflite_difference(row):
+    """max |TFLite - Keras| / max(1, max |Keras|) of the run's exported model."""
+    return row["tflite_max_abs_diff"] / max(1.0, row["tflite_max_abs_output"])
+
+
+def exact_verdict(payload, study):
+    """``(verdict, text)``: every run's TFLite file computes what its Keras model computes, to
+    ``tflite_tolerance`` relative."""
+    runs = [r for r in payload["runs"] if r["study"] == study]
+    worst = max(runs, key=relative_tflite_difference)
+    value = relative_tflite_difference(worst)
+    verdict = "MET" if value <= payload["settings"]["tflite_tolerance"] else "MISSED"
+    return verdict, f"largest {value:.1e}, {worst['arm']} {worst['strength']:g}"
+
+
+def verdicts(payload, study):
+    """The study's target lines, each ``- <target>: MET|MISSED|UNDECIDED (<numbers>)``."""
+    s = payload["settings"]
+    dense = final_error(dense_run(payload, study))
+    error, error_text = error_verdict(payload, study)
+    speed, speed_text = speed_verdict(payload, study)
+    exact, exact_text = exact_verdict(payload, study)
+    return [f"- exported (shrunk, fine-tuned) model's test error within "
+            f"{s['matched_points']:g} points of the dense "
+            f"{dense:.2f}%: {error} ({error_text})",
+            f"- compact TFLite of that run >= {s['target_speedup']:g}x faster than the dense one "
+            f"at batch 1: {speed} ({speed_text})",
+            f"- TFLite output within {s['tflite_tolerance']:g} x max(1, max |Keras output|) of "
+            f"Keras on every run: {exact} ({exact_text})"]
+
+
+def header(study):
+    return ["arm", "strength", "error % trained / shrunk / fine-tuned",
+            *(title for _, title in STRUCTURE_COLUMNS[study]), "parameters", "kept", "MACs",
+            "TFLite bytes", "speedup batch 1", "TFLite - Keras"]
+
+
+def row_cells(payload, study, row):
+    dense = dense_run(payload, study)
+    latency = row.get("latency")
+    return [ARM_LABELS[row["arm"]], "-" if row["arm"] == "dense" else f"{row['strength']:g}",
+            errors_text(row),
+            *(_dashed(row["structure"][key]) for key, _ in STRUCTURE_COLUMNS[study]),
+            f"{row['params']:,}", f"{row['params'] / dense['params']:.3f}", f"{row['macs']:,}",
+            f"{row['tflite_bytes']:,}", f"{latency['speedup']:.2f}x" if latency else "1.00x",
+            f"{relative_tflite_difference(row):.0e}"]
+
+
+def table(study, rows):
+    titles = header(study)
+    return ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles),
+            *("| " + " | ".join(cells) + " |" for cells in rows)]
+
+
+def setup_text(payload, study):
+    """One sentence: the network, data, recipe and what matched error means."""
+    s = payload["settings"]
+    if study == "vit":
+        v = s["vit"]
+        network = (f"ViT on {v['patch']}x{v['patch']} patches ({(28 // v['patch']) ** 2} tokens, "
+                   f"a sinusoidal position code), {v['blocks']} pre-norm blocks of width "
+                   f"{v['width']}, {v['heads']} heads, MLP {v['mlp']} (gelu)")
+    else:
+        network = f"LSTM({s['lstm_units']}) reading the 28 rows as 28 steps, then a Dense head"
+    return (f"{network}; MNIST ({s['train_images']:,} training / {s['test_images']:,} test "
+            f"images), {s['epochs'][study]} epoch(s), batch {s['batch']}, Adam with "
+            f"cosine-decayed learning rate {s['learning_rate']:g} (ProximalAdam with the penalty "
+            f"over every unit group for the other arms, {_finetune_text(s, study)}), seed "
+            f"{s['seed']}. Matched error: the "
+            f"run with the fewest MACs among those within {s['matched_points']:g} points of the "
+            f"dense test error ({final_error(dense_run(payload, study)):.2f}% + "
+            f"{s['matched_points']:g}). TFLite - Keras: max |difference| / max(1, max |Keras "
+            f"output|) over {s['tflite_check_images']} test images, batch 1.")
+
+
+def _finetune_text(settings, study):
+    epochs = settings["finetune_epochs"][study]
+    if not epochs:
+        return "their shrunk models not fine-tuned"
+    return (f"whose shrunk models are then fine-tuned {epochs} epoch(s) without it, Adam from "
+            f"{settings['finetune_lr']:g}")
+
+
+def load_text(payload):
+    load = payload.get("load_average", {})
+    if not load:
+        return ""
+    return (f"Load average of the {payload['environment']['cpus']}-core machine (other jobs "
+            f"shared it): {load.get('training', 0):.1f} at the start of training, "
+            f"{load.get('timing', 0):.1f} when the TFLite files were timed (LiteRT, one "
+            "thread, interleaved rounds: the speedups are ratios within one timing).")
+
+
+def sequence_markdown(payload):
+    """results/sequence.md: every run of each study, the matched run and the verdicts."""
+    lines = ["## Sequence models on MNIST: attention heads, MLP neurons and LSTM units", ""]
+    for study in studies(payload):
+        chosen = matched_run(payload, study)
+        rows = [row_cells(payload, study, r) + ["yes" if r is chosen else ""]
+                for r in payload["runs"] if r["study"] == study]
+        body = table(study, [cells[:-1] for cells in rows])
+        body[0] += " matched |"
+        body[1] += "---|"
+        body[2:] = [line + f" {cells[-1]} |" for line, cells in zip(body[2:], rows)]
+        lines += [f"### {STUDIES[study]}", "", setup_text(payload, study), "", *body, "",
+                  *verdicts(payload, study), ""]
+    return "\n".join(lines + [load_text(payload), ""])
+
+
+def readme_lines(payload):
+    """The README's section: per study, the dense run and the matched run, then the
+    verdicts."""
+    lines = ["Sequence models on MNIST (`benchmarks/bench_sequence.py`, `make bench-extra`; every "
+             "run in [benchmarks/results/sequence.md](benchmarks/results/sequence.md)):", ""]
+    for study in studies(payload):
+        chosen = matched_run(payload, study)
+        rows = [row_cells(payload, study, r) for r in (dense_run(payload, study), chosen) if r]
+        missing = [] if chosen else ["No penalized run at matched error.", ""]
+        lines += [f"- **{STUDIES[study]}**: {setup_text(payload, study)}", "",
+                  *table(study, rows), "", *missing, *verdicts(payload, study), ""]
+    return lines + [f"- {load_text(payload)}", ""]

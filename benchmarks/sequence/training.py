@@ -1,0 +1,195 @@
+"""One run of bench_sequence.py: build the ViT or the LSTM, attach a unit-group penalty (heads,
+MLP neurons, LSTM units), train, shrink, measure (error, parameters, MACs, what is left), export
+the float32 TFLite file and compare it with Keras."""
+
+import os
+import pathlib
+import shutil
+import time
+
+import numpy as np
+
+from benchmarks import _common
+from benchmarks.sequence import config, models
+
+log = _common.log
+
+
+def load_data(quick, train_images=None):
+    """MNIST from ``tf_neuronselect.datasets`` (``NEURONSELECT_DATA``), images (N, 28, 28, 1);
+    ``quick`` or ``train_images``: a fixed random subset of the training images (``quick``
+    also of the test images)."""
+    from tf_neuronselect import datasets
+
+    data = datasets.load("mnist")
+    rng = np.random.default_rng(config.SEED)
+    limit = config.QUICK_TRAIN if quick else train_images
+    if limit:
+        keep = rng.permutation(len(data.x_train))[:limit]
+        data.x_train, data.y_train = data.x_train[keep], data.y_train[keep]
+    if quick:
+        keep = rng.permutation(len(data.x_test))[:config.QUICK_TEST]
+        data.x_test, data.y_test = data.x_test[keep], data.y_test[keep]
+    data.x_train = data.x_train.astype("float32")
+    data.x_test = data.x_test.astype("float32")
+    return data
+
+
+def inputs(study, images):
+    """The network's input: the images as they are (ViT) or their 28 rows of 28 pixels
+    (LSTM)."""
+    return images if study == "vit" else images.reshape(len(images), 28, 28)
+
+
+def attach(model, arm, strength):
+    """The arm's penalty over every unit group (attention heads, MLP neurons, LSTM units)."""
+    import tf_neuronselect as ns
+
+    if arm == "dense":
+        return []
+    penalty = {"group-lasso": lambda: ns.GroupLasso(strength),
+               "sparse-group-lasso": lambda: ns.SparseGroupLasso(strength, alpha=config.ALPHA)}
+    if arm not in penalty:
+        raise ValueError(f"unknown arm {arm!r}; expected dense or one of {list(penalty)}")
+    return ns.add_penalty(model, penalty[arm](), over="unit_groups")
+
+
+def optimizer(arm, steps):
+    """Adam, cosine-decayed to 1% over the run; ProximalAdam for the penalized arms (the unit-group
+    penalty has no loss term: only its prox acts)."""
+    import keras
+    import tf_neuronselect as ns
+
+    schedule = keras.optimizers.schedules.CosineDecay(config.LEARNING_RATE, steps, alpha=0.01)
+    return (keras.optimizers.Adam if arm == "dense" else ns.ProximalAdam)(schedule)
+
+
+def train(study, arm, strength, data, epochs):
+    """The trained model of one run, the layers its penalty covers and its training seconds."""
+    import keras
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(config.SEED)
+    model = models.BUILDERS[study]()
+    penalized = attach(model, arm, strength)
+    steps = epochs * -(-len(data.x_train) // config.BATCH)
+    model.compile(optimizer(arm, steps),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  steps_per_execution=config.STEPS_PER_EXECUTION)
+    label = f"{study} {arm} {strength:g}"
+    start = time.perf_counter()
+    model.fit(inputs(study, data.x_train), data.y_train, batch_size=config.BATCH, epochs=epochs,
+              verbose=0, callbacks=[epoch_line(label, epochs)])
+    return model, penalized, time.perf_counter() - start
+
+
+def epoch_line(label, epochs):
+    """A keras callback that prints one line per epoch (loss, seconds)."""
+    import keras
+
+    class EpochLine(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            log(f"  {label}: epoch {epoch + 1}/{epochs} loss {logs['loss']:.4f} "
+                f"({time.perf_counter() - self.start:.0f} s)")
+
+    return EpochLine()
+
+
+def finetune(compact, study, data, epochs):
+    """Penalty-free fine-tuning of a shrunk model (plain Adam: the unit-group penalty has no loss
+    term, so without its proximal optimizer it does nothing); returns its seconds."""
+    import keras
+
+    if not epochs:
+        return 0.0
+    steps = epochs * -(-len(data.x_train) // config.BATCH)
+    schedule = keras.optimizers.schedules.CosineDecay(config.FINETUNE_LR, steps, alpha=0.01)
+    compact.compile(keras.optimizers.Adam(schedule),
+                    keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                    steps_per_execution=config.STEPS_PER_EXECUTION)
+    start = time.perf_counter()
+    compact.fit(inputs(study, data.x_train), data.y_train, batch_size=config.BATCH,
+                epochs=epochs, verbose=0, callbacks=[epoch_line(f"{study} fine-tune", epochs)])
+    return time.perf_counter() - start
+
+
+def error_pct(model, x, y):
+    logits = model.predict(x, batch_size=500, verbose=0)
+    return round(100.0 * float(np.mean(np.argmax(logits, axis=-1) != y)), 3), logits
+
+
+def export_tflite(model, directory):
+    """The float32 TFLite file of ``model`` in a fresh ``directory``, through the SavedModel
+    ``ns.export`` writes (a fixed batch of 1 for the LSTM: ``write_for_tflite``); ``ns.export``
+    itself stops at its manifest on models with Keras op nodes (the ViT's position code)."""
+    from tf_neuronselect.exporting import saved_model, tflite
+
+    directory = pathlib.Path(directory)
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    saved_model.write_for_tflite(model, directory / "saved_model")
+    path = directory / "model_float32.tflite"
+    path.write_bytes(tflite.convert_saved_model(directory / "saved_model"))
+    shutil.rmtree(directory / "saved_model")
+    return str(path)
+
+
+def tflite_difference(model, tflite_path, x):
+    """``(max |TFLite - Keras|, max |Keras|)`` over the images ``x``, one at a time (batch 1,
+    as the recurrent file is converted)."""
+    from tf_neuronselect.exporting import litert
+
+    interpreter = litert.load_interpreter(tflite_path)
+    got = np.concatenate([litert.run_tflite(interpreter, x[i:i + 1])[0] for i in range(len(x))])
+    expected = model.predict(x, batch_size=500, verbose=0)
+    return float(np.max(np.abs(got - expected))), float(np.max(np.abs(expected)))
+
+
+def run(study, arm, strength, data, epochs, directory, finetune_epochs=0):
+    """Trains one run and returns its row (``tflite_path``: its compact float32 TFLite file;
+    the dense run exports the trained model as it is, the reference every run is timed
+    against; the penalized runs' shrunk models are fine-tuned ``finetune_epochs`` first)."""
+    import tf_neuronselect as ns
+
+    model, penalized, train_seconds = train(study, arm, strength, data, epochs)
+    x_test = inputs(study, data.x_test)
+    trained_error, trained_logits = error_pct(model, x_test, data.y_test)
+    start = time.perf_counter()
+    compact = model if arm == "dense" else ns.shrink(model)
+    shrink_seconds = time.perf_counter() - start
+    shrunk_error, shrunk_logits = error_pct(compact, x_test, data.y_test)
+    finetune_epochs = 0 if arm == "dense" else finetune_epochs
+    finetune_seconds = finetune(compact, study, data, finetune_epochs)
+    finetuned_error = error_pct(compact, x_test, data.y_test)[0] if finetune_epochs else None
+    tflite = export_tflite(compact, os.path.join(directory, f"{study}_{arm}_{strength:g}"))
+    difference, largest = tflite_difference(compact, tflite, x_test[:config.TFLITE_CHECK_IMAGES])
+    return {"study": study, "arm": arm, "strength": strength, "epochs": epochs,
+            "penalized_layers": penalized, "structure": models.STRUCTURES[study](compact),
+            "finetune_epochs": finetune_epochs,
+            "error_pct": {"trained": trained_error, "shrunk": shrunk_error,
+                          "finetuned": finetuned_error},
+            "max_abs_logit_diff": float(np.max(np.abs(trained_logits - shrunk_logits))),
+            "max_abs_logit": float(np.max(np.abs(trained_logits))),
+            "tflite_max_abs_diff": difference, "tflite_max_abs_output": largest,
+            "params": int(compact.count_params()), "macs": int(ns.count_macs(compact)),
+            "trained_params": int(model.count_params()),
+            "tflite_bytes": os.path.getsize(tflite), "tflite_path": tflite,
+            "train_seconds": round(train_seconds, 1), "shrink_seconds": round(shrink_seconds, 2),
+            "finetune_seconds": round(finetune_seconds, 1)}
+
+
+def latency(dense_tflite, tflite, quick=False):
+    """Batch-1 LiteRT latency (one thread) of ``tflite`` against the dense file, timed in
+    interleaved rounds (``ns.benchmark``)."""
+    import tf_neuronselect as ns
+
+    rounds, iterations = ((5, 50) if quick else
+                          (config.LATENCY_ROUNDS, config.LATENCY_ITERATIONS))
+    row = ns.benchmark(dense_tflite, tflite, batch_sizes=(1,), threads=(1,), rounds=rounds,
+                       iterations=iterations)[0]
+    return {"dense_ms": round(row["original_ms"], 4), "compact_ms": round(row["compact_ms"], 4),
+            "speedup": round(1 / row["ratio"], 3), "rounds": rounds, "iterations": iterations}
