@@ -125,9 +125,13 @@ def test_report_names_the_closed_gate_rule():
     assert gating.closed_heads(layer).tolist() == [True, False, True, False]
 
 
-def _one_step(l1, x, y):
+def _one_step(l1, x, y, learning_rate=0.1, multiplier=1.0):
     gated, _ = ns.add_gates(block(), l1=l1, heads=True)
-    gated.compile(ns.ProximalSGD(0.1), "mse")
+    if multiplier != 1.0:
+        weights = gated.get_weights()
+        gated = keras.Model.from_config(_with_multiplier(gated.get_config(), multiplier))
+        gated.set_weights(weights)
+    gated.compile(ns.ProximalSGD(learning_rate), "mse")
     gated.fit(x, y, batch_size=len(x), epochs=1, shuffle=False, verbose=0)
     return keras.ops.convert_to_numpy(gated.get_layer("att").theta)
 
@@ -143,6 +147,29 @@ def test_a_proximal_step_soft_thresholds_theta_and_a_large_l1_closes_it_exactly(
     np.testing.assert_allclose(small, expected, rtol=1e-5)
     keras.utils.set_random_seed(0)
     assert np.all(_one_step(100.0, x, y) == 0.0)  # threshold 10: every gate exactly closed
+
+
+def _with_multiplier(config, multiplier):
+    for layer in config["layers"]:
+        if layer["class_name"] == "GatedMultiHeadAttention":
+            layer["config"]["learning_rate_multiplier"] = multiplier
+    return config
+
+
+def test_the_multiplier_is_a_learning_rate_for_the_gates_alone():
+    x, y = _inputs(4, batch=8), np.random.default_rng(5).normal(size=(8, 6, 2))
+    keras.utils.set_random_seed(0)
+    scaled = _one_step(0.05, x, y, learning_rate=0.01, multiplier=10.0)
+    keras.utils.set_random_seed(0)
+    np.testing.assert_allclose(scaled, _one_step(0.05, x, y, learning_rate=0.1), rtol=1e-5)
+
+
+def test_head_group_penalties_leave_the_gates_their_l1():
+    gated, _ = ns.add_gates(block(), l1=0.01, heads=True)
+    assert "att" in ns.add_penalty(gated, ns.GroupLasso(1e-3), over="unit_groups")
+    layer = gated.get_layer("att")
+    assert isinstance(layer.theta.regularizer, ns.L1)
+    assert layer.theta.regularizer.strength == 0.01
 
 
 def test_gated_model_and_config_round_trip(tmp_path):
