@@ -149,7 +149,9 @@ def _effective(gated, positions):
 
 
 def _takes_head_gates(layer):
-    return type(layer) is keras.layers.MultiHeadAttention and not layer.get_config().get("use_gate", False)
+    """A stock MultiHeadAttention without Keras's own gate projection (which mixes heads)."""
+    return (type(layer) is keras.layers.MultiHeadAttention
+            and not layer.get_config().get("use_gate", False))
 
 
 def _gated_attention(layer, l1, args, kwargs):
