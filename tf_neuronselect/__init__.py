@@ -22,6 +22,7 @@ from tf_neuronselect.exporting import benchmark_tflite as benchmark
 from tf_neuronselect.exporting import export
 from tf_neuronselect.exporting import tflite_latency_ms
 from tf_neuronselect.layers import Gate
+from tf_neuronselect.layers import GatedMultiHeadAttention
 from tf_neuronselect.layers import SelectFeatures
 from tf_neuronselect.layers import TriStateReLU
 from tf_neuronselect.layers import UnitInterval
@@ -64,6 +65,7 @@ __all__ = [
     "BudgetController",
     "DropNeuron",
     "Gate",
+    "GatedMultiHeadAttention",
     "GroupLasso",
     "L1",
     "LatencyBudget",

@@ -16,6 +16,7 @@ import numpy as np
 
 from tf_neuronselect import grouping
 from tf_neuronselect.analysis import slicers
+from tf_neuronselect.layers import gating
 from tf_neuronselect.utils.arrays import to_numpy
 
 ZERO_VALUE = "zero value group"
@@ -143,3 +144,42 @@ def slice_norm(weights, head_slices, paths):
             matrix = np.asarray(grouping.unit_matrix(weights[s.path], s.layout, s.side))
             total += float(np.sum(np.square(matrix[:, list(s.units)])))
     return float(np.sqrt(total))
+
+
+class GatedAttentionSlicer(AttentionSlicer):
+    """``GatedMultiHeadAttention``: a head whose gate is closed is dead too (``GATE_OFF``)."""
+
+    def internal_status(self, layer, tol):
+        dead, reasons, strength = super().internal_status(layer, tol)
+        factors = gating.head_scale(layer)
+        closed = factors == 0
+        reasons = [gating.GATE_OFF if c else r for c, r in zip(closed, reasons)]
+        return dead | closed, reasons, strength * factors
+
+    def internal_scale(self, layer):
+        """The per-head factors the rewrite folds into the output rows."""
+        return gating.head_scale(layer)
+
+    def internal_class(self, layer, scale=None):
+        """The class of the rewritten layer: stock when the gates are folded (``scale``)."""
+        return type(layer) if scale is None else keras.layers.MultiHeadAttention
+
+    def internal_config(self, layer, keep, scale=None):
+        config = super().internal_config(layer, keep)
+        if scale is not None:
+            del config["l1"], config["learning_rate_multiplier"]
+        return config
+
+    def internal_weights(self, layer, keep, scale=None):
+        """The kept heads' weights; with ``scale``, theta is dropped and ``scale[h]`` folded
+        into head h's output rows (the stock layer's weights), else theta is sliced."""
+        keep = np.asarray(keep, dtype=np.int64)
+        arrays = dict(zip(weights_by_path(layer), super().internal_weights(layer, keep)))
+        theta = arrays.pop("theta")
+        if scale is None:
+            return [theta[keep] if path == "theta" else arrays[path]
+                    for path in weights_by_path(layer)]
+        arrays[_OUTPUT] = grouping.scale_units(arrays[_OUTPUT], grouping.HEAD_ROWS,
+                                               grouping.OUTGOING, np.asarray(scale)[keep])
+        return list(arrays.values())
+

@@ -7,8 +7,10 @@ from tf_neuronselect import grouping
 from tf_neuronselect.analysis import hub
 from tf_neuronselect.analysis import slicers
 from tf_neuronselect.analysis.attention import AttentionSlicer
+from tf_neuronselect.analysis.attention import GatedAttentionSlicer
 from tf_neuronselect.analysis.op_slicers import op_slicers
 from tf_neuronselect.analysis.unit_slicer import UnitSlicer
+from tf_neuronselect.layers.gated_attention import GatedMultiHeadAttention
 from tf_neuronselect.layers.gating import GATE_LAYERS
 from tf_neuronselect.utils import keras_private
 
@@ -40,7 +42,8 @@ def _register_defaults():
              ((L.Flatten,), slicers.FlattenSlicer()), ((L.Reshape,), slicers.ReshapeSlicer()),
              ((L.InputLayer,), slicers.InputSlicer()),
              ((L.BatchNormalization,), slicers.BatchNormSlicer()),
-             ((L.MultiHeadAttention, L.GroupQueryAttention), AttentionSlicer())]
+             ((L.MultiHeadAttention, L.GroupQueryAttention), AttentionSlicer()),
+             ((GatedMultiHeadAttention,), GatedAttentionSlicer())]
     for classes, slicer in table:
         for cls in classes:
             _SLICERS[cls] = slicer

@@ -73,14 +73,15 @@ def copy_call(operation, args, kwargs, stock_only=False):
     return outputs
 
 
-def layer_from_config(operation, config):
-    """A new layer of ``operation``'s class made from ``config`` (its own, maybe narrowed).
+def layer_from_config(operation, config, cls=None):
+    """A new layer of ``operation``'s class (or ``cls``) made from ``config`` (its own, maybe
+    narrowed).
 
     The new model is made of such layers and ``keras.models.load_model`` rebuilds them the same
     way, so a class whose ``get_config`` its ``from_config`` rejects (KerasHub's
     ``ViTPatchingAndEmbedding`` lists keys its ``__init__`` does not take) is refused by name
     here rather than failing deep inside Keras."""
-    cls = type(operation)
+    cls = type(operation) if cls is None else cls
     try:
         return cls.from_config(config)
     except (TypeError, ValueError) as error:

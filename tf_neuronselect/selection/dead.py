@@ -2,7 +2,8 @@
 
 A unit is dead when removing it cannot change what the model computes (up to ``tol``):
 - a Dense/Conv unit whose incoming group has norm <= tol emits the constant ``act(bias)``;
-- a Gate channel with ``theta <= 0`` emits exactly zero;
+- a Gate channel with ``theta <= 0`` emits exactly zero (so does a GatedMultiHeadAttention
+  head, whose status the attention slicer gives);
 - a TriStateReLU channel whose binarized width gate is 0 emits exactly zero.
 Units nobody reads (zero outgoing groups in every consumer) are found by the planner, which
 knows the consumers; ``unused_inputs`` gives it the per-consumer fact.
@@ -16,12 +17,13 @@ from keras import ops
 from tf_neuronselect import grouping
 from tf_neuronselect.layers import gating
 from tf_neuronselect.layers.gate import Gate
+from tf_neuronselect.layers.gated_attention import GatedMultiHeadAttention
 from tf_neuronselect.layers.tri_state_relu import TriStateReLU
 from tf_neuronselect.utils.arrays import to_numpy
 
 ZERO_INCOMING = "zero incoming group"
 BELOW_TOL = "norm below tol"
-GATE_OFF = "gate <= 0"
+GATE_OFF = gating.GATE_OFF
 TRI_STATE_OFF = "tri-state w = 0"
 ZERO_OUTGOING = "zero outgoing group"
 CONSTANT_UPSTREAM = "constant from upstream"
@@ -111,6 +113,8 @@ def dead_counts(layer, tol=0.0):
     """
     if isinstance(layer, (Gate, TriStateReLU)):
         return (int(gating.closed_channels(layer).sum()),)
+    if isinstance(layer, GatedMultiHeadAttention):
+        return (int(gating.closed_heads(layer).sum()),)  # heads die by their gates here
     if grouping.is_grouped_convolution(layer):
         return None
     spec = grouping.unit_spec(layer)

@@ -11,6 +11,7 @@ from tf_neuronselect.layers import gating
 from tf_neuronselect.selection.dead import CONSTANT_UPSTREAM
 from tf_neuronselect.selection.dead import ZERO_OUTGOING
 from tf_neuronselect.surgery import folding
+from tf_neuronselect.surgery import internal
 from tf_neuronselect.surgery import plan as plan_lib
 from tf_neuronselect.surgery.costs import layer_macs
 from tf_neuronselect.surgery.costs import params_of
@@ -142,7 +143,8 @@ def _plan_unit_layer(graph, node, plan, constants, scales):
 def slicer_weights(slicer, layer, plan):
     """The narrowed weights of ``layer`` as ``plan`` says (gate scales included)."""
     if plan.keep_units is not None:
-        return slicer.internal_weights(layer, plan.keep_units)
+        return slicer.internal_weights(layer, plan.keep_units,
+                                       **internal.internal_scale_argument(plan))
     keep_in = plan.keep_in[0] if len(plan.keep_in) == 1 else plan.keep_in
     if plan.in_scale is not None or plan.out_scale is not None:
         return slicer.weights(layer, keep_in, plan.keep_out, plan.bias_fold,

@@ -15,30 +15,43 @@ import numpy as np
 
 from tf_neuronselect import grouping
 from tf_neuronselect.analysis import slicers
+from tf_neuronselect.analysis.attention import weights_by_path
 from tf_neuronselect.analysis.graph import ModelGraph
 from tf_neuronselect.analysis.registry import get_slicer
 from tf_neuronselect.analysis.replay import copy_call
 from tf_neuronselect.analysis.replay import replay
 from tf_neuronselect.layers.gate import Gate
+from tf_neuronselect.layers.gated_attention import GatedMultiHeadAttention
 from tf_neuronselect.surgery.planner import make_plan
+from tf_neuronselect.utils.validation import validate_bool
 from tf_neuronselect.utils.validation import validate_non_negative_float
 
-def add_gates(model, l1=1e-3):
+def add_gates(model, l1=1e-3, heads=False):
     """A copy of ``model`` with a ``Gate(l1)`` where closing it frees a unit layer's channels
     (see the module doc); the original model is not changed. Train it with ``ProximalSGD`` /
     ``ProximalAdam`` (gates then close exactly) and ``shrink`` it as usual: closed gates take
     their channels with them and open ones fold into the neighbouring kernels.
 
+    With ``heads=True`` every stock ``MultiHeadAttention`` (without ``use_gate``) also becomes
+    a ``GatedMultiHeadAttention(l1)`` with the same weights and name: one gate per head, the
+    units inside the layer; ``shrink`` turns it back into a stock ``MultiHeadAttention`` with
+    the open heads. ``GroupQueryAttention`` gets no head gates.
+
     Returns:
         ``(gated_model, gates)``: the new model and ``{gate name: name of the unit layer whose
-        channels it gates}``.
+        channels it gates}``; a gated attention layer is listed under its own name.
     """
     l1 = validate_non_negative_float(l1, "l1", "add_gates")
+    heads = validate_bool(heads, "heads", "add_gates")
     graph = ModelGraph(model)
     positions = gate_positions(graph)
     effective = _effective(_gated(graph, positions, l1), positions)
     positions = {key: name for key, name in positions.items() if name in effective}
-    return _gated(graph, positions, l1), {f"{name}_gate": name for name in positions.values()}
+    gated = _gated(graph, positions, l1, heads)
+    gates = {f"{name}_gate": name for name in positions.values()}
+    gates.update({layer.name: layer.name for layer in gated.layers
+                  if isinstance(layer, GatedMultiHeadAttention)})
+    return gated, gates
 
 
 def gate_positions(graph):
@@ -108,9 +121,14 @@ def _last_cut_point(graph, start):
     return start
 
 
-def _gated(graph, positions, l1):
+def _gated(graph, positions, l1, heads=False):
     def call_node(node, args, kwargs):
-        outputs = args[0] if node.is_input else copy_call(node.operation, args, kwargs)
+        if node.is_input:
+            outputs = args[0]
+        elif heads and _takes_head_gates(node.operation):
+            outputs = _gated_attention(node.operation, l1, args, kwargs)
+        else:
+            outputs = copy_call(node.operation, args, kwargs)
         key = graph.output_keys_of(node)[0] if len(node.outputs) == 1 else None
         if key in positions:
             outputs = Gate(l1=l1, name=f"{positions[key]}_gate")(outputs)
@@ -128,3 +146,21 @@ def _effective(gated, positions):
     plan = make_plan(gated)
     return {name for name in positions.values()
             if len(plan.layers[f"{name}_gate"].keep_out) * 2 <= plan.layers[f"{name}_gate"].units}
+
+
+def _takes_head_gates(layer):
+    """A stock MultiHeadAttention without Keras's own gate projection (which mixes heads)."""
+    return (type(layer) is keras.layers.MultiHeadAttention
+            and not layer.get_config().get("use_gate", False))
+
+
+def _gated_attention(layer, l1, args, kwargs):
+    """Calls a ``GatedMultiHeadAttention(l1)`` made from ``layer``'s config and weights (its
+    gates open: it computes what ``layer`` computes)."""
+    gated = GatedMultiHeadAttention.from_config({**layer.get_config(), "l1": l1})
+    outputs = gated(*args, **kwargs)
+    for weight in gated.weights:
+        path = weight.path[len(gated.path) + 1:]
+        if path != "theta":
+            weight.assign(weights_by_path(layer)[path])
+    return outputs

@@ -40,11 +40,21 @@ def plan_internal(layer, plan, status, shapes):
     plan.reasons = dict(collections.Counter(reasons[j] for j in removed))
     plan.macs_before = layer_macs(layer, *shapes)
     plan.macs_after = _kept_macs(layer, shapes, keep)
-    if len(removed):
-        slicer = get_slicer(layer)
+    slicer = get_slicer(layer)
+    scale = getattr(slicer, "internal_scale", lambda _: None)(layer)
+    if scale is not None:  # a gated layer is always rewritten: its gates fold away
+        plan.out_scale = scale
+    if len(removed) or scale is not None:
         plan.action = plan_lib.SLICE
-        plan.params_after = int(sum(np.asarray(a).size
-                                    for a in slicer.internal_weights(layer, keep)))
+        plan.params_after = int(sum(np.asarray(a).size for a in slicer.internal_weights(
+            layer, keep, **internal_scale_argument(plan))))
+
+
+def internal_scale_argument(plan):
+    """The keyword arguments that pass ``plan``'s gate factors (``out_scale``) to a slicer's
+    ``internal_config`` / ``internal_weights`` / ``internal_class``: none when there are none,
+    so slicers without gates need not take them."""
+    return {} if plan.out_scale is None else {"scale": plan.out_scale}
 
 
 def _kept_macs(layer, shapes, keep):

@@ -15,6 +15,7 @@ from tf_neuronselect.layers.select_features import SelectFeatures
 from tf_neuronselect.surgery import plan as plan_lib
 from tf_neuronselect.surgery.assemble import slicer_weights
 from tf_neuronselect.surgery.collapse import collapse_linear_dense
+from tf_neuronselect.surgery.internal import internal_scale_argument
 from tf_neuronselect.surgery.planner import make_plan
 
 _EPSILON = 1e-3
@@ -63,7 +64,8 @@ def shrink(model, tol=0.0, round_to=None, keep_training_layers=False, collapse_l
 
 
 def keep_for_training(plan):
-    """A copy of ``plan`` that narrows Gate / TriStateReLU layers instead of folding them.
+    """A copy of ``plan`` that narrows Gate / TriStateReLU layers (and the heads of a
+    GatedMultiHeadAttention) instead of folding them.
 
     The live gate values stay in the gate layers, so no scale is folded into the neighbouring
     kernels (their weights are only sliced); constants of removed units are still folded into
@@ -71,6 +73,10 @@ def keep_for_training(plan):
     """
     layers = {}
     for name, layer_plan in plan.layers.items():
+        if layer_plan.keep_units is not None and layer_plan.out_scale is not None:
+            # A gated attention keeps its gates (one per kept head) instead of folding them.
+            layer_plan = dataclasses.replace(
+                layer_plan, params_after=layer_plan.params_after + len(layer_plan.keep_units))
         layer_plan = dataclasses.replace(layer_plan, in_scale=None, out_scale=None)
         if layer_plan.action in (plan_lib.REMOVE, plan_lib.RELU, plan_lib.SCALE):
             kept = layer_plan.keep_out is not None
@@ -132,15 +138,19 @@ def _execute(operation, plan, args, kwargs, stock_only=False):
 def _sliced(operation, plan, args, kwargs, stock_only):
     slicer = get_slicer(operation)
     keep_in = plan.keep_in[0] if len(plan.keep_in) == 1 else plan.keep_in
+    cls = None
     if plan.keep_units is not None:
-        config = slicer.internal_config(operation, plan.keep_units)
+        scale = internal_scale_argument(plan)
+        config = slicer.internal_config(operation, plan.keep_units, **scale)
+        if hasattr(slicer, "internal_class"):  # a gated attention folds into a stock one
+            cls = slicer.internal_class(operation, **scale)
     else:
         config = slicer.config(operation, keep_in, plan.keep_out)
     if stock_only:
         config = without_library_objects(config)
     if plan.enable_bias:
         config["use_bias"] = True
-    layer = layer_from_config(operation, config)
+    layer = layer_from_config(operation, config, cls)
     outputs = layer(*args, **kwargs)
     layer.set_weights(slicer_weights(slicer, operation, plan))
     return outputs

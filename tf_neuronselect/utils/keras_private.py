@@ -146,3 +146,19 @@ def is_default_hook(callback, name):
     marks those with ``_is_default``, and runs batch-end hooks off the training thread only
     when every callback's are no-ops or the callback is ``async_safe``)."""
     return bool(getattr(getattr(callback, name, None), "_is_default", False))
+
+
+# The method of ``keras.layers.MultiHeadAttention`` that returns the per-head outputs
+# ``(batch, ..., heads, value_dim)`` before the output projection. Keras's docstring names it
+# as the hook to override for custom attention ("Users can override this function"), but its
+# name is private; a subclass that overrides it loses only Keras's native causal kernel (the
+# causal mask is then built explicitly, same result).
+ATTENTION_HOOK = "_compute_attention"
+
+
+def attention_heads_output(layer, *args, **kwargs):
+    """``(per-head outputs, scores)`` of stock ``MultiHeadAttention`` for ``layer`` (a
+    subclass that overrides ``ATTENTION_HOOK`` calls this for the stock computation)."""
+    import keras
+
+    return getattr(keras.layers.MultiHeadAttention, ATTENTION_HOOK)(layer, *args, **kwargs)
