@@ -130,3 +130,17 @@ def test_a_head_penalty_kills_heads_and_the_model_shrinks_exactly():
     shrunk = ns.shrink(model)
     assert_equivalent(model, shrunk, x[:8])
     assert shrunk.count_params() == plan.params_after < model.count_params()
+
+
+def test_removal_points_see_heads_die():
+    # fit_with_shrinking plans only when this signature changes: a head killed by a penalty
+    # (zero value slices or output rows) must change it, or the head is never removed.
+    from tf_neuronselect.selection.dead import dead_counts
+
+    model = transformer(grouped=False)
+    layer = model.get_layer("att0")
+    assert dead_counts(layer) == (0,)
+    kill_heads(layer, value_heads=(1,))
+    assert dead_counts(layer) == (1,)
+    kill_heads(layer, output_heads=(3,))
+    assert dead_counts(layer) == (2,)

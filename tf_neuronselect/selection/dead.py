@@ -15,6 +15,8 @@ import numpy as np
 from keras import ops
 
 from tf_neuronselect import grouping
+from tf_neuronselect.analysis.attention import InternalUnitsSlicer
+from tf_neuronselect.analysis.registry import get_slicer
 from tf_neuronselect.layers import gating
 from tf_neuronselect.layers.gate import Gate
 from tf_neuronselect.layers.gated_attention import GatedMultiHeadAttention
@@ -115,6 +117,9 @@ def dead_counts(layer, tol=0.0):
         return (int(gating.closed_channels(layer).sum()),)
     if isinstance(layer, GatedMultiHeadAttention):
         return (int(gating.closed_heads(layer).sum()),)  # heads die by their gates here
+    internal = _dead_internal_units(layer, tol)
+    if internal is not None:
+        return internal
     if grouping.is_grouped_convolution(layer):
         return None
     spec = grouping.unit_spec(layer)
@@ -126,6 +131,16 @@ def dead_counts(layer, tol=0.0):
         counts.append(_zero_groups(getattr(layer, spec.depthwise), grouping.DEPTHWISE,
                                    grouping.OUTGOING, tol))
     return tuple(counts)
+
+
+def _dead_internal_units(layer, tol):
+    """``(dead heads or block units,)`` of a layer whose units live inside it (attention, a
+    KerasHub block), by its slicer's own rule; None for other layers. These layers hold few
+    weights next to a network's kernels, so reading them on the host stays cheap."""
+    slicer = get_slicer(layer)
+    if not isinstance(slicer, InternalUnitsSlicer) or not slicer.internal_count(layer):
+        return None
+    return (int(np.sum(slicer.internal_status(layer, float(tol))[0])),)
 
 
 def _zero_groups(kernel, layout, side, tol):
