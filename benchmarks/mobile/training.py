@@ -2,16 +2,14 @@
 shrink, measure (error, parameters, MACs) and export the float32 TFLite file."""
 
 import os
-import shutil
 import time
 
 import numpy as np
 
-from benchmarks import _common
+from benchmarks import tflite_runs
+from benchmarks.tflite_runs import epoch_line, error_pct, export_tflite
 from benchmarks.mobile import config
 from benchmarks.mobile.report import ARM_LABELS
-
-log = _common.log
 
 
 def load_data(quick):
@@ -83,11 +81,6 @@ def optimizer(arm, steps):
     return kind(schedule, momentum=config.MOMENTUM)
 
 
-def error_pct(model, x, y):
-    logits = model.predict(x, batch_size=500, verbose=0)
-    return round(100.0 * float(np.mean(np.argmax(logits, axis=-1) != y)), 3), logits
-
-
 def train(arm, strength, data, epochs):
     """The trained model of one run and its training seconds."""
     import keras
@@ -103,40 +96,6 @@ def train(arm, strength, data, epochs):
     model.fit(data.x_train, data.y_train, batch_size=config.BATCH, epochs=epochs, verbose=0,
               callbacks=[epoch_line(f"{arm} {strength:g}", epochs)])
     return model, time.perf_counter() - start
-
-
-def epoch_line(label, epochs):
-    """A keras callback that prints one line per epoch (loss, seconds)."""
-    import keras
-
-    class EpochLine(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            log(f"  {label}: epoch {epoch + 1}/{epochs} loss {logs['loss']:.4f} "
-                f"({time.perf_counter() - self.start:.0f} s)")
-
-    return EpochLine()
-
-
-def export_tflite(model, directory):
-    """The float32 TFLite file of ``model`` in a fresh ``directory``, written with the
-    exporting helpers ``ns.export`` uses (SavedModel, then the converter): ``ns.export``
-    itself stops at its manifest on models with Keras op nodes (MobileNetV3's ``x + 3.0``)."""
-    import pathlib
-
-    from tf_neuronselect.exporting import saved_model, tflite
-
-    directory = pathlib.Path(directory)
-    if directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True)
-    saved_model.write_saved_model(model, directory / "saved_model")
-    path = directory / "model_float32.tflite"
-    path.write_bytes(tflite.convert_saved_model(directory / "saved_model"))
-    shutil.rmtree(directory / "saved_model")
-    return str(path)
 
 
 def run(arm, strength, data, epochs, directory):
@@ -163,13 +122,7 @@ def run(arm, strength, data, epochs, directory):
 
 
 def latency(dense_tflite, tflite, quick=False):
-    """Batch-1 LiteRT latency (one thread) of ``tflite`` against the dense file, timed in
-    interleaved rounds (``ns.benchmark``)."""
-    import tf_neuronselect as ns
-
+    """Batch-1 speedup of ``tflite`` against the dense file (``tflite_runs.latency``)."""
     rounds, iterations = ((5, 50) if quick else
                           (config.LATENCY_ROUNDS, config.LATENCY_ITERATIONS))
-    row = ns.benchmark(dense_tflite, tflite, batch_sizes=(1,), threads=(1,), rounds=rounds,
-                       iterations=iterations)[0]
-    return {"dense_ms": round(row["original_ms"], 4), "compact_ms": round(row["compact_ms"], 4),
-            "speedup": round(1 / row["ratio"], 3), "rounds": rounds, "iterations": iterations}
+    return tflite_runs.latency(dense_tflite, tflite, rounds, iterations)

@@ -3,16 +3,13 @@ MLP neurons, LSTM units), train, shrink, measure (error, parameters, MACs, what 
 the float32 TFLite file and compare it with Keras."""
 
 import os
-import pathlib
-import shutil
 import time
 
 import numpy as np
 
-from benchmarks import _common
+from benchmarks import tflite_runs
+from benchmarks.tflite_runs import epoch_line, error_pct, export_tflite
 from benchmarks.sequence import config, models
-
-log = _common.log
 
 
 def load_data(quick, train_images=None):
@@ -83,21 +80,6 @@ def train(study, arm, strength, data, epochs):
     return model, penalized, time.perf_counter() - start
 
 
-def epoch_line(label, epochs):
-    """A keras callback that prints one line per epoch (loss, seconds)."""
-    import keras
-
-    class EpochLine(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            log(f"  {label}: epoch {epoch + 1}/{epochs} loss {logs['loss']:.4f} "
-                f"({time.perf_counter() - self.start:.0f} s)")
-
-    return EpochLine()
-
-
 def finetune(compact, study, data, epochs):
     """Penalty-free fine-tuning of a shrunk model (plain Adam: the unit-group penalty has no loss
     term, so without its proximal optimizer it does nothing); returns its seconds."""
@@ -114,28 +96,6 @@ def finetune(compact, study, data, epochs):
     compact.fit(inputs(study, data.x_train), data.y_train, batch_size=config.BATCH,
                 epochs=epochs, verbose=0, callbacks=[epoch_line(f"{study} fine-tune", epochs)])
     return time.perf_counter() - start
-
-
-def error_pct(model, x, y):
-    logits = model.predict(x, batch_size=500, verbose=0)
-    return round(100.0 * float(np.mean(np.argmax(logits, axis=-1) != y)), 3), logits
-
-
-def export_tflite(model, directory):
-    """The float32 TFLite file of ``model`` in a fresh ``directory``, through the SavedModel
-    ``ns.export`` writes (a fixed batch of 1 for the LSTM: ``write_for_tflite``); ``ns.export``
-    itself stops at its manifest on models with Keras op nodes (the ViT's position code)."""
-    from tf_neuronselect.exporting import saved_model, tflite
-
-    directory = pathlib.Path(directory)
-    if directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True)
-    saved_model.write_for_tflite(model, directory / "saved_model")
-    path = directory / "model_float32.tflite"
-    path.write_bytes(tflite.convert_saved_model(directory / "saved_model"))
-    shutil.rmtree(directory / "saved_model")
-    return str(path)
 
 
 def tflite_difference(model, tflite_path, x):
@@ -183,13 +143,7 @@ def run(study, arm, strength, data, epochs, directory, finetune_epochs=0):
 
 
 def latency(dense_tflite, tflite, quick=False):
-    """Batch-1 LiteRT latency (one thread) of ``tflite`` against the dense file, timed in
-    interleaved rounds (``ns.benchmark``)."""
-    import tf_neuronselect as ns
-
+    """Batch-1 speedup of ``tflite`` against the dense file (``tflite_runs.latency``)."""
     rounds, iterations = ((5, 50) if quick else
                           (config.LATENCY_ROUNDS, config.LATENCY_ITERATIONS))
-    row = ns.benchmark(dense_tflite, tflite, batch_sizes=(1,), threads=(1,), rounds=rounds,
-                       iterations=iterations)[0]
-    return {"dense_ms": round(row["original_ms"], 4), "compact_ms": round(row["compact_ms"], 4),
-            "speedup": round(1 / row["ratio"], 3), "rounds": rounds, "iterations": iterations}
+    return tflite_runs.latency(dense_tflite, tflite, rounds, iterations)
