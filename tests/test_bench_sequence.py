@@ -68,6 +68,18 @@ def test_verdicts_judge_the_run_with_the_fewest_macs_within_the_matched_error():
         "MISSED (largest 4.0e-05, group-lasso 0.2)"]
 
 
+def test_a_run_that_removed_nothing_does_not_match():
+    payload = _payload()
+    unchanged = _run("vit", 0.05, 1.9, _vit([4] * 4, [128] * 4), 137866, 1.0, 1e-6, 8.0)
+    payload["runs"] = [payload["runs"][0], unchanged] + payload["runs"][4:]
+    assert report.matched_run(payload, "vit") is None  # 1.90% is the dense net, fine-tuned
+    assert report.verdicts(payload, "vit")[0].endswith(
+        "MISSED (no penalized run removed a unit)")
+    payload["runs"].append(_run("vit", 0.2, 2.3, _vit([3, 2, 1, 1], [50, 30, 20, 10]), 50000,
+                                2.4, 3.6e-6, 6.0))
+    assert report.matched_run(payload, "vit")["strength"] == 0.2
+
+
 def test_verdicts_without_penalized_or_timed_runs_are_undecided():
     payload = _payload()
     payload["runs"][2]["latency"] = None  # trained, not timed yet
@@ -115,8 +127,8 @@ def test_readme_lines_show_each_studys_dense_and_matched_runs():
         "10,000 test images), 5 epoch(s), batch 128, Adam with cosine-decayed learning rate "
         "0.001 (ProximalAdam with the penalty over every unit group for the other arms, whose "
         "shrunk models are then fine-tuned 1 epoch(s) without it, Adam from 0.001), seed 0. "
-        "Matched error: the run with the fewest MACs among those within 0.3 points of the dense "
-        "test error (2.00% + 0.3). TFLite - Keras: max |difference| / max(1, max |Keras "
+        "Matched error: the run with the fewest MACs among those that removed units and are "
+        "within 0.3 points of the dense test error (2.00% + 0.3). TFLite - Keras: max |difference| / max(1, max |Keras "
         "output|) over 200 test images, batch 1.")
     assert [line.split(" | ")[1] for line in lines[6:8]] == ["-", "0.2"]
     lstm = lines.index(next(line for line in lines if line.startswith("- **LSTM")))

@@ -24,6 +24,13 @@ def penalized_runs(payload, study):
     return [r for r in payload["runs"] if r["study"] == study and r["arm"] != "dense"]
 
 
+def shrinking_runs(payload, study):
+    """The penalized runs whose compact model is smaller than the dense one: a run that
+    removed nothing matches the dense error by being the dense network, which says nothing."""
+    dense = dense_run(payload, study)["macs"]
+    return [r for r in penalized_runs(payload, study) if r["macs"] < dense]
+
+
 def final_error(row):
     """The exported model's test error: the shrunk model's, fine-tuned when it was."""
     errors = row["error_pct"]
@@ -42,10 +49,10 @@ def error_limit(payload, study):
 
 
 def matched_run(payload, study):
-    """The penalized run with the fewest multiply-adds among those whose test error is at most
-    the dense run's plus ``matched_points``; None when no run is that close."""
+    """The run with the fewest multiply-adds among the ``shrinking_runs`` whose test error is
+    at most the dense run's plus ``matched_points``; None when no run is that close."""
     limit = error_limit(payload, study)
-    close = [r for r in penalized_runs(payload, study) if final_error(r) <= limit + 1e-9]
+    close = [r for r in shrinking_runs(payload, study) if final_error(r) <= limit + 1e-9]
     return min(close, key=lambda r: (r["macs"], final_error(r))) if close else None
 
 
@@ -65,10 +72,12 @@ def _run_text(study, row):
 
 
 def error_verdict(payload, study):
-    """``(verdict, text)``: is some penalized run's shrunk model within the matched error?"""
-    runs = penalized_runs(payload, study)
-    if not runs:
+    """``(verdict, text)``: is some shrinking run's model within the matched error?"""
+    if not penalized_runs(payload, study):
         return "UNDECIDED", "no penalized run"
+    runs = shrinking_runs(payload, study)
+    if not runs:
+        return "MISSED", "no penalized run removed a unit"
     chosen = matched_run(payload, study)
     if chosen is not None:
         return "MET", _run_text(study, chosen)
@@ -156,7 +165,8 @@ def setup_text(payload, study):
             f"cosine-decayed learning rate {s['learning_rate']:g} (ProximalAdam with the penalty "
             f"over every unit group for the other arms, {_finetune_text(s, study)}), seed "
             f"{s['seed']}. Matched error: the "
-            f"run with the fewest MACs among those within {s['matched_points']:g} points of the "
+            f"run with the fewest MACs among those that removed units and are within "
+            f"{s['matched_points']:g} points of the "
             f"dense test error ({final_error(dense_run(payload, study)):.2f}% + "
             f"{s['matched_points']:g}). TFLite - Keras: max |difference| / max(1, max |Keras "
             f"output|) over {s['tflite_check_images']} test images, batch 1.")
