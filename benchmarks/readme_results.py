@@ -86,6 +86,14 @@ def _mobile(data):
     return ["", *mobile_report.readme_lines(data)]
 
 
+def _shrink_during_training(data):
+    return ["", *seed_points_report.shrink_during_training_lines(data)]
+
+
+def _tri_state_depth(data):
+    return ["", *seed_points_report.tri_state_depth_lines(data)]
+
+
 def _compress(data):
     return ["", *compress_report.readme_lines(data)]
 
@@ -97,8 +105,8 @@ def _sequence(data):
 SECTIONS = [("budgets", _budgets), ("prox_step", _prox_step), ("rewrite", _rewrite),
             ("rewritten_vs_direct", _rewritten_vs_direct), ("export", _export),
             ("families", _families), ("mobile", _mobile), ("compress", _compress),
-            ("shrink_during_training", seed_points_report.shrink_during_training_lines),
-            ("tri_state_depth", seed_points_report.tri_state_depth_lines),
+            ("shrink_during_training", _shrink_during_training),
+            ("tri_state_depth", _tri_state_depth),
             ("sequence", _sequence)]
 
 
