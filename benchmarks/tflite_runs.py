@@ -1,5 +1,6 @@
 """What the training benchmarks (bench_mobile, bench_sequence) do alike around a run: a line per
-epoch, the test error with the logits, the float32 TFLite file and batch-1 LiteRT timing."""
+epoch, the test error with the logits, the float32 TFLite file, batch-1 LiteRT timing and the
+sentence on the machine's load the timings were taken under."""
 
 import pathlib
 import shutil
@@ -58,3 +59,14 @@ def latency(dense_tflite, tflite, rounds, iterations):
                        iterations=iterations)[0]
     return {"dense_ms": round(row["original_ms"], 4), "compact_ms": round(row["compact_ms"], 4),
             "speedup": round(1 / row["ratio"], 3), "rounds": rounds, "iterations": iterations}
+
+
+def load_text(payload):
+    """The machine's load while training and while timing, or "" when not recorded."""
+    load = payload.get("load_average", {})
+    if not load:
+        return ""
+    return (f"Load average of the {payload['environment']['cpus']}-core machine (other jobs "
+            f"shared it): {load.get('training', 0):.1f} at the start of training, "
+            f"{load.get('timing', 0):.1f} when the TFLite files were timed (LiteRT, one "
+            "thread, interleaved rounds: the speedups are ratios within one timing).")

@@ -8,29 +8,20 @@ import pytest
 import tf_neuronselect as ns
 from tests.helpers.checks import assert_equivalent
 from tests.helpers.unit_groups import zero_unit_groups
+from tests.helpers.weights import weights_by_path, zero_entries
 
 L = keras.layers
-
-
-def _weights(layer):
-    return {w.path.split("/", 1)[1]: w for w in layer.weights}
-
-
-def _zero(variable, index):
-    value = keras.ops.convert_to_numpy(variable).copy()
-    value[index] = 0.0
-    variable.assign(value)
 
 
 def kill_heads(layer, value_heads=(), output_heads=()):
     """Zeroes the value slices (kernel and bias) of ``value_heads`` (key/value heads for
     grouped-query attention) and the output rows of ``output_heads`` (query heads)."""
-    weights = _weights(layer)
+    weights = weights_by_path(layer)
     for head in value_heads:
-        _zero(weights["value/kernel"], (slice(None), head))
-        _zero(weights["value/bias"], head)
+        zero_entries(weights["value/kernel"], (slice(None), head))
+        zero_entries(weights["value/bias"], head)
     for head in output_heads:
-        _zero(weights["attention_output/kernel"], head)
+        zero_entries(weights["attention_output/kernel"], head)
 
 
 def transformer(pre_norm=True, blocks=2, width=16, heads=4, grouped=False):

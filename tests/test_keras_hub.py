@@ -12,6 +12,7 @@ import pytest
 
 import tf_neuronselect as ns
 from tests.helpers.errors import exactly
+from tests.helpers.weights import weights_by_path, zero_entries
 
 keras_hub = pytest.importorskip("keras_hub")
 
@@ -23,31 +24,21 @@ KILLED = {  # block -> (neurons with a zero column and bias, neurons with a zero
 }
 
 
-def _weights(layer):
-    return {w.path.split("/", 1)[1]: w for w in layer.weights}
-
-
-def _zero(variable, index):
-    value = keras.ops.convert_to_numpy(variable).copy()
-    value[index] = 0.0
-    variable.assign(value)
-
-
 def kill_neurons(block, incoming=(), outgoing=()):
     """Zeroes the intermediate Dense's column and bias of ``incoming`` neurons and the output
     Dense's row of ``outgoing`` neurons (the block's own weights, by path)."""
-    weights = _weights(block)
+    weights = weights_by_path(block)
     for neuron in incoming:
-        _zero(weights["feedforward_intermediate_dense/kernel"], (slice(None), neuron))
-        _zero(weights["feedforward_intermediate_dense/bias"], neuron)
+        zero_entries(weights["feedforward_intermediate_dense/kernel"], (slice(None), neuron))
+        zero_entries(weights["feedforward_intermediate_dense/bias"], neuron)
     for neuron in outgoing:
-        _zero(weights["feedforward_output_dense/kernel"], neuron)
+        zero_entries(weights["feedforward_output_dense/kernel"], neuron)
 
 
 def kill_value_head(block, head):
-    weights = _weights(block)
-    _zero(weights["self_attention_layer/value/kernel"], (slice(None), head))
-    _zero(weights["self_attention_layer/value/bias"], head)
+    weights = weights_by_path(block)
+    zero_entries(weights["self_attention_layer/value/kernel"], (slice(None), head))
+    zero_entries(weights["self_attention_layer/value/bias"], head)
 
 
 def bert():
@@ -199,13 +190,13 @@ def gemma_inputs(rng):
 def test_gemma_loses_dead_heads_and_feed_forward_neurons_exactly(tmp_path):
     rng = np.random.default_rng(4)
     model = gemma()
-    first = _weights(model.get_layer("decoder_block_0"))
-    _zero(first["attention/value/kernel"], 1)  # key/value head 1 (query heads 2 and 3)
-    _zero(first["ffw_gating/kernel"], (slice(None), 2))  # gelu(0) = 0
-    _zero(first["ffw_gating_2/kernel"], (slice(None), 5))  # the linear half
-    _zero(first["ffw_linear/kernel"], 7)
-    second = _weights(model.get_layer("decoder_block_1"))
-    _zero(second["attention/attention_output/kernel"], [0, 1, 2])  # head 0 only: 3 is alive
+    first = weights_by_path(model.get_layer("decoder_block_0"))
+    zero_entries(first["attention/value/kernel"], 1)  # key/value head 1 (query heads 2 and 3)
+    zero_entries(first["ffw_gating/kernel"], (slice(None), 2))  # gelu(0) = 0
+    zero_entries(first["ffw_gating_2/kernel"], (slice(None), 5))  # the linear half
+    zero_entries(first["ffw_linear/kernel"], 7)
+    second = weights_by_path(model.get_layer("decoder_block_1"))
+    zero_entries(second["attention/attention_output/kernel"], [0, 1, 2])  # head 0 only: 3 is alive
     shrunk = ns.shrink(model)
     inputs = gemma_inputs(rng)
     np.testing.assert_allclose(shrunk(inputs), model(inputs), rtol=1e-5, atol=1e-6)
@@ -246,9 +237,9 @@ def test_gpt2_decoder_blocks_lose_neurons_and_keep_heads():
     model = keras_hub.models.GPT2Backbone(vocabulary_size=50, num_layers=2, num_heads=2,
                                           hidden_dim=16, intermediate_dim=32,
                                           max_sequence_length=8)
-    block = _weights(model.get_layer("transformer_layer_0"))
-    _zero(block["feedforward_output_dense/kernel"], [1, 4])
-    _zero(block["self_attention/value/kernel"], (slice(None), 1))
+    block = weights_by_path(model.get_layer("transformer_layer_0"))
+    zero_entries(block["feedforward_output_dense/kernel"], [1, 4])
+    zero_entries(block["self_attention/value/kernel"], (slice(None), 1))
     shrunk = ns.shrink(model)
     inputs = gemma_inputs(np.random.default_rng(6))
     np.testing.assert_allclose(shrunk(inputs), model(inputs), rtol=1e-5, atol=1e-6)
@@ -276,7 +267,7 @@ def test_a_decoder_with_cross_attention_loses_neurons_exactly():
 def test_gemma_heads_stay_when_their_scale_depends_on_the_head_count():
     model = gemma()
     block = model.get_layer("decoder_block_0")
-    _zero(_weights(block)["attention/value/kernel"], 1)
+    zero_entries(weights_by_path(block)["attention/value/kernel"], 1)
     block.attention.query_head_dim_normalize = False  # scores scaled by hidden // heads
     plan = ns.make_plan(model).layers["decoder_block_0"]
     assert plan.keep_units.tolist() == list(range(18)) and plan.dead == 0
@@ -290,7 +281,7 @@ def test_other_keras_hub_layers_are_copied_or_refused_by_name():
     inputs = keras.Input((6, 8))
     projection = L.Dense(16, name="proj")
     projected = projection(inputs)
-    _zero(projection.kernel, (slice(None), 3))
+    zero_entries(projection.kernel, (slice(None), 3))
     normed = L.LayerNormalization(name="norm")(projected)  # mixes channels: 3 stays
     pinned = keras.Model(inputs, keras_hub.layers.FNetEncoder(32, name="fnet")(normed))
     shrunk = ns.shrink(pinned)

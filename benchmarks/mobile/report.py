@@ -1,6 +1,8 @@
 """bench_mobile.py's verdicts and tables, from its results (no TensorFlow): which run of each arm
 counts at matched error, the issue's two targets, results/mobile.md and the README lines."""
 
+from benchmarks.tflite_runs import load_text
+
 ARM_LABELS = {
     "dense": "dense (SGD)",
     "kernels": "(a) group lasso per kernel",
@@ -146,16 +148,6 @@ def setup_text(payload):
             f"{s['bn_momentum']:g}, seed {s['seed']}. Matched error: each arm's run with the "
             f"fewest parameters among those within {s['matched_points']:g} points of the dense "
             f"test error ({final_error(dense_run(payload)):.2f}% + {s['matched_points']:g}).")
-
-
-def load_text(payload):
-    load = payload.get("load_average", {})
-    if not load:
-        return ""
-    return (f"Load average of the {payload['environment']['cpus']}-core machine (other jobs "
-            f"shared it): {load.get('training', 0):.1f} at the start of training, "
-            f"{load.get('timing', 0):.1f} when the TFLite files were timed (LiteRT, one "
-            "thread, interleaved rounds: the speedups are ratios within one timing).")
 
 
 def mobile_markdown(payload):

@@ -1,6 +1,8 @@
 """bench_sequence.py's verdicts and tables, from its results (no TensorFlow): which run of each
 study counts at matched error, the issue's targets, results/sequence.md and the README lines."""
 
+from benchmarks.tflite_runs import load_text
+
 STUDIES = {"vit": "ViT on 7x7 patches", "lstm": "LSTM over the rows"}
 ARM_LABELS = {"dense": "dense (Adam)", "group-lasso": "group lasso per unit group",
               "sparse-group-lasso": "sparse group lasso per unit group"}
@@ -178,16 +180,6 @@ def _finetune_text(settings, study):
         return "their shrunk models not fine-tuned"
     return (f"whose shrunk models are then fine-tuned {epochs} epoch(s) without it, Adam from "
             f"{settings['finetune_lr']:g}")
-
-
-def load_text(payload):
-    load = payload.get("load_average", {})
-    if not load:
-        return ""
-    return (f"Load average of the {payload['environment']['cpus']}-core machine (other jobs "
-            f"shared it): {load.get('training', 0):.1f} at the start of training, "
-            f"{load.get('timing', 0):.1f} when the TFLite files were timed (LiteRT, one "
-            "thread, interleaved rounds: the speedups are ratios within one timing).")
 
 
 def sequence_markdown(payload):
