@@ -14,14 +14,13 @@ Writes results/<name>.json and <name>.md (``--quick``: 2k images, 1 epoch, into 
 import argparse
 import os
 import pathlib
-import shutil
 import sys
 import time
 
 if not __package__:  # run as a file, not with -m: import the package from the repo root
     sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)
 
-from benchmarks import _common, resultfiles  # noqa: E402
+from benchmarks import _common, resultfiles, tflite_runs  # noqa: E402
 from benchmarks.sequence import config, report  # noqa: E402
 
 log = _common.log
@@ -151,18 +150,13 @@ def main(argv=None):
     runs = plan(args)
     directory = resultfiles.work_dir(args.name, args.quick)
     start = time.perf_counter()
-    payload = {"settings": settings(args, data), "runs": [],
-               "environment": _common.environment(),
-               "load_average": {"training": round(os.getloadavg()[0], 2)},
-               "command": " ".join(sys.argv[1:] if argv is None else argv)}
+    payload = tflite_runs.new_payload(settings(args, data), argv)
     log(f"{len(runs)} runs on {len(data.x_train):,} images ({data.source}), epochs "
         f"{args.epochs}")
     train_all(runs, data, args, payload, directory)
     time_all(payload, args.quick)
-    shutil.rmtree(directory, ignore_errors=True)
-    payload["seconds_total"] = round(time.perf_counter() - start, 1)
-    path = resultfiles.write_result(args.name, payload, args.quick)
-    resultfiles.write_text(path.with_suffix(".md"), report.sequence_markdown(payload))
+    path = tflite_runs.store_final(payload, args.name, args.quick, directory, start,
+                                   report.sequence_markdown)
     for study in report.studies(payload):
         for line in report.verdicts(payload, study):
             log(f"{study}: {line}")

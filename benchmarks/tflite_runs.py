@@ -2,13 +2,32 @@
 epoch, the test error with the logits, the float32 TFLite file, batch-1 LiteRT timing and the
 sentence on the machine's load the timings were taken under."""
 
+import os
 import pathlib
 import shutil
+import sys
 import time
 
 import numpy as np
 
-from benchmarks import _common
+from benchmarks import _common, resultfiles
+
+
+def new_payload(settings, argv=None):
+    """The results of a run to fill: its settings, no runs yet, the machine and its load."""
+    return {"settings": settings, "runs": [], "environment": _common.environment(),
+            "load_average": {"training": round(os.getloadavg()[0], 2)},
+            "command": " ".join(sys.argv[1:] if argv is None else argv)}
+
+
+def store_final(payload, name, quick, directory, start, markdown):
+    """Deletes the runs' files in ``directory``, records the wall time since ``start`` and
+    writes results/<name>.json and <name>.md (``markdown(payload)``); returns the json path."""
+    shutil.rmtree(directory, ignore_errors=True)
+    payload["seconds_total"] = round(time.perf_counter() - start, 1)
+    path = resultfiles.write_result(name, payload, quick)
+    resultfiles.write_text(path.with_suffix(".md"), markdown(payload))
+    return path
 
 
 def epoch_line(label, epochs):
