@@ -127,7 +127,7 @@ def _prune_step(work, target, options):
     units = producer_units(work)
     groups = ranking.eligible(unit_groups(work), units, options.ignored)
     scores = group_importance(work, groups, options.importance, options.data, options.loss)
-    cands = ranking.candidates(groups, scores, options.ignored)
+    cands = ranking.candidates(groups, scores)
     sizes = ranking.layer_sizes(cands, units)
     if target.kind == "widths":
         check_widths(target.value, sizes)

@@ -33,19 +33,18 @@ def eligible(groups, units_of, ignored=()):
     and ``shrink``."""
     ignored = set(ignored)
     return [g for g in groups if not g.pinned and not ignored & set(g.layers())
-            and g.layers((groups_lib.PRODUCES,))
-            and g.layers((groups_lib.PRODUCES,))[0] in units_of]
+            and _producer(g) in units_of]
 
 
-def candidates(groups, scores, ignored=()):
-    """The groups that may go: removable, with a producer, touching no ignored layer."""
-    ignored = set(ignored)
-    found = []
-    for group, score in zip(groups, scores):
-        producers = group.layers((groups_lib.PRODUCES,))
-        if producers and not group.pinned and not ignored & set(group.layers()):
-            found.append(Candidate(group, producers[0], float(score)))
-    return found
+def _producer(group):
+    producers = group.layers((groups_lib.PRODUCES,))
+    return producers[0] if producers else None
+
+
+def candidates(groups, scores):
+    """One ``Candidate`` per ``eligible`` group, named by its first producer."""
+    return [Candidate(group, _producer(group), float(score))
+            for group, score in zip(groups, scores)]
 
 
 def layer_sizes(cands, units_of):
