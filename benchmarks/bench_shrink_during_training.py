@@ -20,8 +20,12 @@ speed-up is dense's total time over the arm's; ``speedup_to_match`` compares the
 time with the time ``dense`` took to first reach the arm's final test accuracy.
 
 The overhead of ``fit_with_shrinking`` when nothing is removed (Gate with ``l1=0``) is timed
-separately: one epoch with ``model.fit`` and one with ``fit_with_shrinking`` on the same
-model, in alternating order, OVERHEAD_PAIRS times; the median of the per-pair ratios counts.
+separately on OVERHEAD_EXAMPLES images (one pass): ``model.fit`` and ``fit_with_shrinking``
+on fresh copies of the same model, in alternating order, OVERHEAD_PAIRS times. On these
+shared 2-core machines a run takes either its normal time or nearly twice it (another tenant
+takes a core for seconds at a time), so one pair's ratio can read 0.55 or 1.85; interference
+only ever adds time, so the figure that counts is the ratio of each arm's fastest run (as
+``timeit`` advises). The median of the per-pair ratios is stored beside it.
 
 Targets: >= 3x faster than ``dense`` at a test accuracy within 0.5 points of ``dense``'s; the
 overhead <= 3%.
@@ -47,7 +51,7 @@ BEFORE_STRENGTH = 2e-4
 CLOSE_STEPS = 250
 REMOVE_EVERY = 25
 MIN_FRACTION = 0.5
-OVERHEAD_PAIRS = 4
+OVERHEAD_PAIRS, OVERHEAD_EXAMPLES = 10, 20_000
 TARGET_SPEEDUP, ACCURACY_POINTS, TARGET_OVERHEAD = 3.0, 0.5, 1.03
 log = _common.log
 
@@ -150,8 +154,9 @@ def summarize(arm, dense):
 
 
 def measure_overhead(x, y, width, pairs):
-    """Median over ``pairs`` of (fit_with_shrinking / model.fit) seconds for one epoch of a
-    gated model in which nothing dies, the order alternating between pairs."""
+    """``fit_with_shrinking`` / ``model.fit`` seconds for one pass over ``x`` of a gated model
+    in which nothing dies: the ratio of the fastest runs (it counts) and the median of the
+    per-pair ratios, the order alternating between pairs."""
     import tf_neuronselect as ns
 
     def traced():
@@ -170,19 +175,24 @@ def measure_overhead(x, y, width, pairs):
         return lambda: ns.fit_with_shrinking(model, x, y, batch_size=BATCH, epochs=1,
                                              verbose=0, shrink_every_steps=REMOVE_EVERY)
 
-    ratios = []
+    seconds = {"plain": [], "shrinking": []}
     for index in range(pairs):
         runs = {"plain": plain(), "shrinking": shrinking()}
-        seconds = {}
         for name in (("plain", "shrinking") if index % 2 == 0 else ("shrinking", "plain")):
             start = time.perf_counter()
             runs[name]()
-            seconds[name] = time.perf_counter() - start
-        ratios.append(seconds["shrinking"] / seconds["plain"])
-        log(f"overhead pair {index + 1}/{pairs}: plain {seconds['plain']:.1f} s, "
-            f"shrinking {seconds['shrinking']:.1f} s, ratio {ratios[-1]:.3f}")
-    return {"ratios": ratios, "median": statistics.median(ratios), "epochs": 1,
-            "target": TARGET_OVERHEAD, "meets_target": statistics.median(ratios) <= TARGET_OVERHEAD}
+            seconds[name].append(time.perf_counter() - start)
+        log(f"overhead pair {index + 1}/{pairs}: plain {seconds['plain'][-1]:.1f} s, "
+            f"shrinking {seconds['shrinking'][-1]:.1f} s")
+    return overhead_summary(seconds, len(x))
+
+
+def overhead_summary(seconds, examples):
+    ratios = [s / p for s, p in zip(seconds["shrinking"], seconds["plain"])]
+    fastest = min(seconds["shrinking"]) / min(seconds["plain"])
+    return {"ratios": ratios, "median": statistics.median(ratios), "fastest_ratio": fastest,
+            "seconds": seconds, "examples": examples, "target": TARGET_OVERHEAD,
+            "meets_target": fastest <= TARGET_OVERHEAD}
 
 
 def make_arms(width, strengths):
@@ -217,7 +227,8 @@ def main():
     train_lockstep(arms, epochs, data)
     dense = arms[0]
     rows = [summarize(arm, dense) for arm in arms[1:]]
-    overhead = measure_overhead(data[0], data[1], width, 2 if args.quick else OVERHEAD_PAIRS)
+    overhead = measure_overhead(data[0][:OVERHEAD_EXAMPLES], data[1][:OVERHEAD_EXAMPLES], width,
+                                2 if args.quick else OVERHEAD_PAIRS)
     for row in rows:
         log(f"{row['arm']}: {row['test_accuracy']:.4f} ({row['accuracy_gap_points']:+.2f} "
             f"points), {row['units_left']} units, speed-up {row['speedup']:.2f}x "

@@ -88,6 +88,26 @@ def test_unit_matrix_round_trips(name, side, rng):
     )
 
 
+LAYOUT_SHAPES = [
+    (grouping.STANDARD, (3, 3, 5, 6)), (grouping.TRANSPOSED, (3, 6, 5)),
+    (grouping.DEPTHWISE, (3, 3, 5, 2)), (grouping.HEADS, (8, 3, 4)),
+    (grouping.HEAD_ROWS, (3, 4, 8)), (grouping.HEADS_FIRST, (3, 8, 4)),
+    ("lstm", (5, 4 * 6)), ("gru", (5, 3 * 6)),
+]
+
+
+@pytest.mark.parametrize("layout,shape", LAYOUT_SHAPES)
+@pytest.mark.parametrize("side", grouping.SIDES)
+def test_group_sums_of_squares_are_the_squared_group_norms(layout, shape, side, rng):
+    # dead_counts squares a kernel once and sums each side's groups in place; the NumPy
+    # norms (their own transposes and reshapes) are the independent answer.
+    kernel = rng.normal(size=shape).astype("float32")
+    kernel[..., 1] = 0.0
+    sums = grouping.group_sums(ops.square(kernel), layout, side)
+    np.testing.assert_allclose(np.asarray(sums),
+                               grouping.unit_norms_numpy(kernel, layout, side) ** 2, rtol=1e-5)
+
+
 def test_take_units_keeps_whole_depthwise_channels(rng):
     kernel = rng.normal(size=(3, 3, 4, 2))
     kept = grouping.take_units(kernel, grouping.DEPTHWISE, grouping.INCOMING, [2, 3, 6, 7])

@@ -89,3 +89,17 @@ def test_shrinknets_verdict_names_the_fastest_run_within_the_accuracy_limit():
     assert "| 0.0001 | 800 | 97.70% | -0.30 | 50 | 31 | 3.20x |" in lines[4]
     assert lines[-2].endswith("MET (fastest: l1=0.0002, 4.10x)")
     assert lines[-1].endswith("median of 3 pairs: **1.020** (target <= 1.03): MET")
+
+
+def test_overhead_counts_the_fastest_runs_and_keeps_the_pair_median():
+    from benchmarks import bench_shrink_during_training as bench
+
+    # One pair hit by a stolen core (10.5 s) must not decide the verdict: 5.7 / 5.6.
+    seconds = {"plain": [5.6, 10.5, 5.7], "shrinking": [5.8, 5.7, 10.6]}
+    overhead = bench.overhead_summary(seconds, 20_000)
+    assert overhead["fastest_ratio"] == 5.7 / 5.6
+    assert overhead["median"] == 5.8 / 5.6
+    assert overhead["meets_target"] is True
+    line = seed_report.overhead_line(overhead)
+    assert line.endswith("20,000 images, 3 alternating pairs: fastest run / fastest run "
+                         "**1.018** (target <= 1.03): MET; median of the pair ratios 1.036")

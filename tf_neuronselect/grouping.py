@@ -130,6 +130,18 @@ def unit_matrix(x, layout, side=INCOMING):
     return ops.reshape(moved, (-1, num_units(tuple(x.shape), layout, side)))
 
 
+def group_sums(x, layout, side=INCOMING):
+    """Each group's sum of ``x`` (``keras.ops``), shape ``(units,)``, in ``unit_matrix``'s unit
+    order: ``ops.sum(unit_matrix(x), axis=0)`` without moving ``x`` in memory, so one
+    ``ops.square`` of a kernel serves both of its sides."""
+    shape, base = _split(tuple(x.shape), layout, side)
+    if _gated(layout, side):
+        return group_sums(ops.reshape(x, shape), base, side)
+    units = unit_axes(len(shape), base, side)
+    others = tuple(a for a in range(len(shape)) if a not in units)
+    return ops.reshape(ops.sum(x, axis=others) if others else x, (-1,))
+
+
 def from_unit_matrix(matrix, shape, layout, side=INCOMING):
     """Inverse of ``unit_matrix``: back to a weight of ``shape``."""
     split, base = _split(tuple(shape), layout, side)

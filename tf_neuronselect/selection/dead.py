@@ -125,11 +125,11 @@ def dead_counts(layer, tol=0.0):
     spec = grouping.unit_spec(layer)
     if spec is None:
         return None
-    kernel = getattr(layer, spec.kernel)
-    counts = [_zero_groups(kernel, spec.layout, side, tol) for side in grouping.SIDES]
+    squares = _squares(getattr(layer, spec.kernel))
+    counts = [_zero_groups(squares, spec.layout, side, tol) for side in grouping.SIDES]
     if spec.depthwise:
-        counts.append(_zero_groups(getattr(layer, spec.depthwise), grouping.DEPTHWISE,
-                                   grouping.OUTGOING, tol))
+        counts.append(_zero_groups(_squares(getattr(layer, spec.depthwise)),
+                                   grouping.DEPTHWISE, grouping.OUTGOING, tol))
     return tuple(counts)
 
 
@@ -143,12 +143,14 @@ def _dead_internal_units(layer, tol):
     return (int(np.sum(slicer.internal_status(layer, float(tol))[0])),)
 
 
-def _zero_groups(kernel, layout, side, tol):
-    matrix = ops.cast(grouping.unit_matrix(ops.convert_to_tensor(kernel), layout, side),
-                      "float32")
-    squares = ops.sum(ops.square(matrix), axis=0)
+def _squares(kernel):
+    return ops.square(ops.cast(ops.convert_to_tensor(kernel), "float32"))
+
+
+def _zero_groups(squares, layout, side, tol):
     limit = (float(tol) * (1.0 + 1e-5)) ** 2
-    return int(to_numpy(ops.sum(ops.cast(squares <= limit, "int32"))))
+    sums = grouping.group_sums(squares, layout, side)
+    return int(to_numpy(ops.sum(ops.cast(sums <= limit, "int32"))))
 
 
 def check_finite(layer):
