@@ -213,6 +213,26 @@ def test_gemma_loses_dead_heads_and_feed_forward_neurons_exactly(tmp_path):
     np.testing.assert_allclose(reloaded(inputs), model(inputs), rtol=1e-5, atol=1e-6)
 
 
+def test_prune_takes_the_weakest_gemma_head_with_its_query_heads():
+    rng = np.random.default_rng(5)
+    model = gemma()
+    first = weights_by_path(model.get_layer("decoder_block_0"))
+    for path, heads in [("attention/query/kernel", [0, 1]), ("attention/key/kernel", [0]),
+                        ("attention/value/kernel", [0]),
+                        ("attention/attention_output/kernel", [0, 1])]:
+        value = keras.ops.convert_to_numpy(first[path]).copy()
+        value[heads] *= 0.01  # key/value head 0 and its query heads: the weakest by far
+        first[path].assign(value)
+    compact = ns.prune(model, widths={"decoder_block_0.heads": 1})
+    zero_entries(first["attention/value/kernel"], 0)  # the answer: head 0 silenced by hand
+    inputs = gemma_inputs(rng)
+    np.testing.assert_allclose(compact(inputs), model(inputs), rtol=1e-5, atol=1e-6)
+    config = compact.get_layer("decoder_block_0").get_config()
+    assert (config["num_query_heads"], config["num_key_value_heads"]) == (2, 1)
+    assert compact.get_layer("decoder_block_1").get_config()["num_key_value_heads"] == 2
+    assert compact.count_params() == model.count_params() - (2 * 128 + 128 + 128 + 2 * 128)
+
+
 def test_a_gemma_penalty_step_keeps_one_head_and_one_neuron_per_block():
     model = gemma()
     groups = {g.name: g for g in ns.unit_groups(model)}

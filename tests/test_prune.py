@@ -188,7 +188,66 @@ def test_a_transformer_loses_mlp_neurons_and_keeps_its_heads():
     model = transformer()
     compact = ns.prune(model, widths={"mlp0a": 20, "mlp1b": 10})
     # mlp0a: 28 columns of 16 + 1 and mlp0b's 28 rows of 32; mlp1b: 22 columns of 48 + 1 and
-    # mlp1c's 22 rows of 16. Attention heads are not ranked by prune: all 4 stay.
+    # mlp1c's 22 rows of 16. Heads are ranked as "att0.heads" apart: widths names none.
     assert compact.count_params() == model.count_params() - (28 * 17 + 28 * 32 + 22 * 49 + 22 * 16)
     assert [compact.get_layer(f"att{b}").num_heads for b in (0, 1)] == [4, 4]
     assert compact.get_layer("mlp0a").units == 20 and compact.get_layer("mlp1b").units == 10
+
+
+def _head_norms(layer, shared):
+    """Each key/value head's L2 norm over its query (``shared`` query heads), key and value
+    slices and its output rows, read straight from the weights."""
+    weights = {w.path.split("/", 1)[1]: keras.ops.convert_to_numpy(w) for w in layer.weights}
+    kv_heads = weights["value/kernel"].shape[1]
+    squares = np.zeros(kv_heads)
+    for unit in range(kv_heads):
+        queries = list(range(unit * shared, (unit + 1) * shared))
+        for path, value in weights.items():
+            if path.startswith("attention_output/kernel"):
+                squares[unit] += np.sum(value[queries] ** 2)
+            elif path.startswith(("query", "key", "value")):
+                heads = queries if path.startswith("query") else [unit]
+                taken = value[:, heads] if path.endswith("kernel") else value[heads]
+                squares[unit] += np.sum(taken ** 2)
+    return np.sqrt(squares)
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_heads_are_pruned_by_their_whole_group_norm(grouped):
+    from tests.test_attention import kill_heads
+    from tests.test_attention import transformer
+
+    model = transformer(grouped=grouped)
+    for layer in model.layers:  # non-zero biases, so they count in the norms
+        for weight in layer.weights:
+            if weight.path.endswith("bias"):
+                weight.assign(np.random.default_rng(1).normal(size=weight.shape) * 0.3)
+    shared = 2 if grouped else 1
+    kv_heads = 4 // shared
+    norms = _head_norms(model.get_layer("att1"), shared)
+    kept = sorted(np.argsort(norms)[-1:]) if grouped else sorted(np.argsort(norms)[-2:])
+    compact = ns.prune(model, widths={"att1.heads": len(kept)})
+    gone = [h for h in range(kv_heads) if h not in kept]
+    x = np.random.default_rng(0).normal(size=(3, 6, 10)).astype("float32")
+    expected = model(x)
+    # The answer: the same model with the other heads silenced by hand. Their value biases
+    # reached the output through the softmax average, so the output bias no longer sees them.
+    layer = model.get_layer("att1")
+    kill_heads(layer, value_heads=gone,
+               output_heads=[q for h in gone for q in range(h * shared, (h + 1) * shared)])
+    assert_equivalent(model, compact, x)
+    assert not np.allclose(keras.ops.convert_to_numpy(expected), model(x), atol=1e-4)
+    attention = compact.get_layer("att1")
+    heads = attention.num_key_value_heads if grouped else attention.num_heads
+    assert heads == len(kept)
+    assert compact.get_layer("att0").count_params() == model.get_layer("att0").count_params()
+
+
+def test_heads_and_neurons_share_one_global_ranking():
+    from tests.test_attention import transformer
+
+    model = transformer()
+    compact = ns.prune(model, fraction=0.5)
+    heads = [compact.get_layer(f"att{b}").num_heads for b in (0, 1)]
+    neurons = [compact.get_layer(f"mlp{b}a").units for b in (0, 1)]
+    assert min(heads) < 4 and min(neurons) < 48

@@ -7,7 +7,8 @@
 - ``"taylor"``: ``|sum over the group's weights of w * dL/dw|``, the first-order change of the
   loss when the group is zeroed, with the gradient averaged over ``data`` (needs labels).
 - ``"activation"``: the mean ``|value|`` of the group's channels where Dense/Conv-like layers
-  read them, over ``data``.
+  read them, over ``data``. A unit inside a layer (an attention head) has no channel to
+  measure: it scores ``inf`` (never chosen) under this importance.
 """
 
 import keras
@@ -79,6 +80,8 @@ def _taylor(layers, group, gradients):
 
 
 def _mean_at_reads(group, means):
+    if group.label:
+        return float("inf")
     values = [means[key][list(channels)].mean() for key, channels in group.channels.items()
               if key in group.read_keys]
     return float(np.mean(values)) if values else 0.0

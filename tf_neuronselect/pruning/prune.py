@@ -4,10 +4,11 @@ The model is copied (yours is not changed); each step scores the unit groups, pi
 important ones for the step's target, optionally folds their mean contribution into the layers
 that read them, zeroes them (so they are exactly removable) and shrinks. With ``steps=k`` the
 target is reached in k steps (sizes shrink geometrically), each re-scoring the smaller model.
-Units inside a layer (attention heads, KerasHub blocks' neurons) are not ranked: the penalties
-over unit groups and ``shrink`` remove those.
+Units inside a layer (attention heads, KerasHub blocks' neurons) are ranked as their own kind
+(``"attention.heads"``): zeroing a head's query/key/value slices and output rows removes it.
 """
 
+import collections
 import dataclasses
 
 from tf_neuronselect import grouping
@@ -60,7 +61,8 @@ def prune(model, *, fraction=None, params=None, macs=None, widths=None, importan
         fraction: share of the prunable units to remove, in (0, 1); or
         params / macs: the size to reach: an int (parameters, or multiply-adds per example)
             or a float in (0, 1) (that share of the model's size); or
-        widths: ``{layer name: units to keep}``.
+        widths: ``{layer name: units to keep}``; a layer's inner units by kind
+            (``{"attention.heads": 2}``).
         importance: "l2", "l1", "bn_scale", "taylor" (needs ``data=(x, y)`` and a loss) or
             "activation" (needs ``data``); see ``tf_neuronselect.pruning.importance``.
         data: a few batches, ``x`` or ``(x, y)`` (at most 1024 samples are used).
@@ -112,20 +114,24 @@ def _options(model, importance, data, loss, ranking_name, max_layer_fraction, ro
                                          example=8), ignored, compensate)
 
 
-def producer_units(model):
-    """``{layer name: output units}`` of every Dense/Conv-like layer."""
+def producer_units(model, groups):
+    """``{name: units}`` of what can be pruned: every Dense/Conv-like layer's output units and
+    every kind of unit inside a layer (``"attention.heads"``: the heads of layer
+    ``attention``, counted from ``groups``)."""
     units = {}
     for layer in own_layers(model):
         spec = None if grouping.is_grouped_convolution(layer) else grouping.unit_spec(layer)
         if spec is not None:
             units[layer.name] = grouping.num_units(tuple(grouping.weight_of(layer, spec.kernel).shape),
                                                    spec.layout)
+    units.update(collections.Counter(ranking.counted_as(g) for g in groups if g.label))
     return units
 
 
 def _prune_step(work, target, options):
-    units = producer_units(work)
-    groups = ranking.eligible(unit_groups(work), units, options.ignored)
+    groups = unit_groups(work)
+    units = producer_units(work, groups)
+    groups = ranking.eligible(groups, units, options.ignored)
     scores = group_importance(work, groups, options.importance, options.data, options.loss)
     cands = ranking.candidates(groups, scores)
     sizes = ranking.layer_sizes(cands, units)

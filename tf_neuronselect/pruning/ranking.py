@@ -5,7 +5,7 @@ across layers after dividing each score by the mean score of its layer (Torch-Pr
 normalizer: raw norms grow with a layer's fan-in); ``"local"`` removes the same share of every
 layer. No layer loses more than ``max_layer_fraction`` of its units, and with ``round_to`` the
 units a layer keeps are a multiple of it. A group belongs to the layer that produces it (its
-first producer).
+first producer), or to its layer's kind of inner unit (a MultiHeadAttention's heads).
 """
 
 import collections
@@ -27,23 +27,27 @@ class Candidate:
 
 
 def eligible(groups, units_of, ignored=()):
-    """The groups worth scoring: removable, produced by a Dense/Conv-like layer of
-    ``units_of`` and touching no ignored layer. Units inside a layer (attention heads, the
-    neurons of a KerasHub block) have no such producer: ``prune`` leaves them to the penalties
-    and ``shrink``."""
+    """The groups worth scoring: removable, counted by ``units_of`` (see ``counted_as``) and
+    touching no ignored layer."""
     ignored = set(ignored)
     return [g for g in groups if not g.pinned and not ignored & set(g.layers())
-            and _producer(g) in units_of]
+            and counted_as(g) in units_of]
 
 
-def _producer(group):
+def counted_as(group):
+    """What a group counts for in budgets, rankings and ``widths``: its first producing layer
+    (``"dense_1"``), or for a unit inside a layer that layer's kind of unit
+    (``"attention.heads"``, ``"block.intermediate"``), so a layer's heads and its neurons are
+    ranked and capped apart."""
+    if group.label:
+        return group.label.rsplit("[", 1)[0]
     producers = group.layers((groups_lib.PRODUCES,))
     return producers[0] if producers else None
 
 
 def candidates(groups, scores):
-    """One ``Candidate`` per ``eligible`` group, named by its first producer."""
-    return [Candidate(group, _producer(group), float(score))
+    """One ``Candidate`` per ``eligible`` group, named by what it counts for."""
+    return [Candidate(group, counted_as(group), float(score))
             for group, score in zip(groups, scores)]
 
 
