@@ -1,7 +1,8 @@
 """A ViT on 7x7 MNIST patches (attention heads and MLP neurons) and an LSTM reading MNIST's rows
 (its units), each trained dense and with a group lasso over every unit group at a few strengths,
-then shrunk: what is left, test error against the dense run, parameters, MACs, TFLite batch-1
-speedup against the dense TFLite file and TFLite against Keras.
+then shrunk; and each trained dense model given to ``ns.compress`` at a few MACs shares (the
+trained-model path): what is left, test error against the dense run, parameters, MACs, TFLite
+batch-1 speedup against the dense TFLite file and TFLite against Keras.
 
     python -m benchmarks.bench_sequence [--quick] [--studies vit lstm]
                                         [--runs STUDY:ARM:STRENGTH ...]
@@ -40,13 +41,16 @@ def parse_run(text):
 
 
 def plan(args):
-    """The runs in training order: per study, the dense reference first, then its strengths."""
+    """The runs in training order: per study, the dense reference first, then its strengths,
+    then the compress runs (which start from the dense run's trained model)."""
     chosen = [parse_run(text) for text in args.runs] if args.runs else None
     runs = []
     for study in args.studies:
         if chosen is None:
             strengths = config.QUICK_STRENGTHS if args.quick else config.STRENGTHS
+            shares = config.QUICK_COMPRESS if args.quick else config.COMPRESS
             mine = [(study, config.ARM, s) for s in strengths[study]]
+            mine += [(study, "compress", s) for s in shares[study]]
         else:
             mine = [run for run in chosen if run[0] == study]
         runs += [(study, "dense", 0.0)] + mine
@@ -58,6 +62,7 @@ def settings(args, data):
             "learning_rate": config.LEARNING_RATE, "alpha": config.ALPHA,
             "finetune_epochs": args.finetune_epochs,
             "finetune_lr": config.FINETUNE_LR,
+            "compress_epochs": args.compress_epochs,
             "steps_per_execution": config.STEPS_PER_EXECUTION,
             "vit": {"patch": config.PATCH, "blocks": config.VIT_BLOCKS,
                     "width": config.VIT_WIDTH, "heads": config.VIT_HEADS, "mlp": config.VIT_MLP},
@@ -83,10 +88,14 @@ def train_all(runs, data, args, payload, directory):
     from benchmarks.sequence import training
 
     start = time.perf_counter()
+    dense = {}
     for index, (study, arm, strength) in enumerate(runs, 1):
         log(_common.progress(index, len(runs), start) + f": {study} {arm} {strength:g}")
-        row = training.run(study, arm, strength, data, args.epochs[study], directory,
-                           args.finetune_epochs[study])
+        epochs = args.compress_epochs if arm == "compress" else args.finetune_epochs
+        row, compact = training.run(study, arm, strength, data, args.epochs[study], directory,
+                                    epochs[study], dense.get(study))
+        if arm == "dense":
+            dense[study] = compact
         log(describe(row))
         payload["runs"].append(row)
         resultfiles.write_result(args.name, payload, args.quick)
@@ -126,12 +135,17 @@ def parse_args(argv=None):
     parser.add_argument("--finetune-epochs", type=int, default=None,
                         help=f"penalty-free fine-tuning epochs of the shrunk models of both "
                              f"studies (default {config.FINETUNE_EPOCHS}, 0 with --quick)")
+    parser.add_argument("--compress-epochs", type=int, default=None,
+                        help=f"epochs of each ns.compress run (default {config.COMPRESS_EPOCHS}, "
+                             f"{config.QUICK_COMPRESS_EPOCHS} with --quick)")
     parser.add_argument("--train-images", type=int, default=None,
                         help="a fixed random subset of the training images (default all)")
     args = parser.parse_args(argv)
     args.epochs = _per_study(args.epochs, config.QUICK_EPOCHS if args.quick else config.EPOCHS)
     args.finetune_epochs = _per_study(args.finetune_epochs,
                                       0 if args.quick else config.FINETUNE_EPOCHS)
+    args.compress_epochs = _per_study(args.compress_epochs, config.QUICK_COMPRESS_EPOCHS
+                                      if args.quick else config.COMPRESS_EPOCHS)
     return args
 
 

@@ -164,18 +164,21 @@ def test_runs_start_with_each_studys_dense_reference():
     assert args.finetune_epochs == bench_sequence.config.FINETUNE_EPOCHS
     only = bench_sequence.parse_args(["--studies", "lstm", "--epochs", "2"])
     assert [run[0] for run in bench_sequence.plan(only)] == ["lstm"] * (
-        1 + len(bench_sequence.config.STRENGTHS["lstm"]))
+        1 + len(bench_sequence.config.STRENGTHS["lstm"]) + len(
+            bench_sequence.config.COMPRESS["lstm"]))
+    assert bench_sequence.plan(only)[-1][1] == "compress"
     assert only.epochs == {"vit": 2, "lstm": 2}
     quick = bench_sequence.parse_args(["--quick"])
     assert quick.finetune_epochs == {"vit": 0, "lstm": 0}
     assert quick.epochs == {"vit": 1, "lstm": 1} and [run[:2] for run in bench_sequence.plan(
-        quick)] == [("vit", "dense"), ("vit", "group-lasso"), ("lstm", "dense"),
-                    ("lstm", "group-lasso")]
+        quick)] == [("vit", "dense"), ("vit", "group-lasso"), ("vit", "compress"),
+                    ("lstm", "dense"), ("lstm", "group-lasso"), ("lstm", "compress")]
+    assert quick.compress_epochs == {"vit": 1, "lstm": 1}
 
 
 @pytest.mark.parametrize("text, message", [
     ("gru:group-lasso:1", "STUDY one of vit, lstm and ARM one of group-lasso, "
-                          "sparse-group-lasso. Received: 'gru:group-lasso:1'"),
+                          "sparse-group-lasso, compress. Received: 'gru:group-lasso:1'"),
     ("vit:dense:0", "Received: 'vit:dense:0'"),
     ("vit:group-lasso:strong", "expected a number after the arm")])
 def test_runs_name_a_study_an_arm_and_a_strength(text, message):
@@ -189,3 +192,20 @@ def test_the_script_runs_as_a_file_from_anywhere(tmp_path):
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage:") and "--studies" in result.stdout
+
+
+def test_a_compress_run_counts_by_its_final_error_and_says_how_it_trained():
+    payload = _payload()
+    payload["settings"]["compress_epochs"] = {"vit": 3, "lstm": 3}
+    row = _run("lstm", 0.3, 1.4, {"units": [60]}, 20000, 2.2, 1e-6, 4.0)
+    row.update(arm="compress", method="penalty",
+               error_pct={"trained": 1.2, "shrunk": None, "finetuned": 1.4})
+    payload["runs"].append(row)
+    assert report.matched_run(payload, "lstm") is row  # 1.40% <= 1.20% + 0.3
+    assert report.errors_text(row) == "1.20 / - / 1.40"
+    assert report.verdicts(payload, "lstm")[1].endswith("MET (compress 0.3: 2.20x)")
+    assert ("The ns.compress runs start from the trained dense model: `ns.compress(model, "
+            "(x_train, y_train), macs=share, epochs=3, method=\"penalty\")` (the share in the "
+            "strength column), so their models trained 4 + 3 epochs in all.") in (
+        report.setup_text(payload, "lstm"))
+    assert "ns.compress" not in report.setup_text(payload, "vit")

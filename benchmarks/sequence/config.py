@@ -29,7 +29,8 @@ TFLITE_TOLERANCE = 1e-5
 # (2026-12-03, load 4-7): one epoch of 60k images took 25-83 s for the dense ViT (median ~35 s),
 # 29-80 s with the penalty, 15-45 s for the LSTM; a fine-tuning epoch of a shrunk model 5-20 s;
 # each run adds ~25 s (evaluation, SavedModel, TFLite conversion, 200 images through LiteRT).
-# Eight runs are then ~17 min (ViT) + ~6 min (LSTM) + ~4 min: about 30 minutes.
+# Eight runs are then ~17 min (ViT) + ~6 min (LSTM) + ~4 min: about 30 minutes; the four
+# compress runs add ~6 min (ViT 6 epochs of a compact model ~2.3 min each, LSTM ~0.5 min).
 EPOCHS = {"vit": 5, "lstm": 5}
 FINETUNE_EPOCHS = {"vit": 2, "lstm": 2}
 FINETUNE_LR = 1e-3  # Adam, cosine-decayed to 1% over the fine-tuning
@@ -51,3 +52,15 @@ STRENGTHS = {"vit": (0.1, 0.2, 0.3), "lstm": (0.1, 0.2, 0.35)}
 # study, strong enough that units die within those 16 steps (2026-12-03: ViT 10 removed two
 # MLP neurons, 30 every head and neuron but one per layer; LSTM 4 none, 10 all but one).
 QUICK_STRENGTHS = {"vit": (30.0,), "lstm": (10.0,)}
+# The trained-model path: each study's trained dense model given to ns.compress with a MACs
+# share to keep and an epoch budget. method="prune" (Taylor scores over heads, MLP neurons and
+# LSTM units, then fine-tuning): single runs (2026-12-03, seed 0, dense ViT 2.72%, LSTM 2.31%)
+# gave ViT 0.35 in 6 epochs 2.85% (heads 1-2-2-1, MLP 40-36-36-36), 0.4 in 4 epochs 3.44%, and
+# LSTM 0.3 in 5 epochs 2.27% (64 units); "auto" took the penalty recipe, whose SizeBudget
+# barely moved in its 2 epochs (ViT 95% of the MACs left, LSTM 100%), so it came down to a
+# one-shot prune and one epoch of fine-tuning: ViT 0.3 6.72%, LSTM 0.3 5.02% (3 epochs).
+# distill=True gave the ViT 0.35 run 2.87% (no gain, 1.5x the time).
+COMPRESS = {"vit": (0.35, 0.25), "lstm": (0.3, 0.2)}
+COMPRESS_EPOCHS = {"vit": 6, "lstm": 5}
+COMPRESS_METHOD, COMPRESS_DISTILL = "prune", False
+QUICK_COMPRESS, QUICK_COMPRESS_EPOCHS = {"vit": (0.5,), "lstm": (0.5,)}, 1

@@ -5,8 +5,9 @@ from benchmarks.tflite_runs import load_text
 
 STUDIES = {"vit": "ViT on 7x7 patches", "lstm": "LSTM over the rows"}
 ARM_LABELS = {"dense": "dense (Adam)", "group-lasso": "group lasso per unit group",
-              "sparse-group-lasso": "sparse group lasso per unit group"}
-PENALIZED_ARMS = ("group-lasso", "sparse-group-lasso")
+              "sparse-group-lasso": "sparse group lasso per unit group",
+              "compress": "ns.compress of the trained dense model (strength: MACs share)"}
+PENALIZED_ARMS = ("group-lasso", "sparse-group-lasso", "compress")
 # What the table shows of each compact model: (key of row["structure"], column header).
 STRUCTURE_COLUMNS = {"vit": (("heads", "heads per block"), ("mlp", "MLP neurons per block")),
                      "lstm": (("units", "LSTM units"),)}
@@ -42,8 +43,9 @@ def final_error(row):
 def errors_text(row):
     """``trained / shrunk / fine-tuned`` test errors, ``-`` for a run not fine-tuned."""
     errors = row["error_pct"]
-    tuned = "-" if errors.get("finetuned") is None else f"{errors['finetuned']:.2f}"
-    return f"{errors['trained']:.2f} / {errors['shrunk']:.2f} / {tuned}"
+    shrunk, tuned = (("-" if errors.get(key) is None else f"{errors[key]:.2f}")
+                     for key in ("shrunk", "finetuned"))
+    return f"{errors['trained']:.2f} / {shrunk} / {tuned}"
 
 
 def error_limit(payload, study):
@@ -170,8 +172,23 @@ def setup_text(payload, study):
             f"run with the fewest MACs among those that removed units and are within "
             f"{s['matched_points']:g} points of the "
             f"dense test error ({final_error(dense_run(payload, study)):.2f}% + "
-            f"{s['matched_points']:g}). TFLite - Keras: max |difference| / max(1, max |Keras "
-            f"output|) over {s['tflite_check_images']} test images, batch 1.")
+            f"{s['matched_points']:g}).{_compress_text(payload, study)} TFLite - Keras: max "
+            f"|difference| / max(1, max |Keras output|) over {s['tflite_check_images']} test "
+            f"images, batch 1.")
+
+
+def _compress_text(payload, study):
+    """What the compress runs did, when the study has any ("" otherwise)."""
+    runs = [r for r in payload["runs"] if r["study"] == study and r["arm"] == "compress"]
+    if not runs:
+        return ""
+    epochs = payload["settings"]["compress_epochs"][study]
+    methods = " / ".join(sorted({r["method"] for r in runs}))
+    distill = ", distill=True" if any(r.get("distill") for r in runs) else ""
+    return (f" The ns.compress runs start from the trained dense model: `ns.compress(model, "
+            f"(x_train, y_train), macs=share, epochs={epochs}, method=\"{methods}\"{distill})` "
+            f"(the share in the strength column), so their models trained "
+            f"{payload['settings']['epochs'][study]} + {epochs} epochs in all.")
 
 
 def _finetune_text(settings, study):

@@ -109,10 +109,35 @@ def tflite_difference(model, tflite_path, x):
     return float(np.max(np.abs(got - expected))), float(np.max(np.abs(expected)))
 
 
-def run(study, arm, strength, data, epochs, directory, finetune_epochs=0):
-    """Trains one run and returns its row (``tflite_path``: its compact float32 TFLite file;
-    the dense run exports the trained model as it is, the reference every run is timed
-    against; the penalized runs' shrunk models are fine-tuned ``finetune_epochs`` first)."""
+def run(study, arm, strength, data, epochs, directory, finetune_epochs=0, dense=None):
+    """Trains one run; returns its row (``tflite_path``: its compact float32 TFLite file; the
+    dense run exports the trained model as it is, the reference every run is timed against;
+    the penalized runs' shrunk models are fine-tuned ``finetune_epochs`` first) and its
+    compact model. The "compress" arm starts from ``dense`` (the study's trained dense model):
+    ``ns.compress(dense, macs=strength, epochs=finetune_epochs)``."""
+    x_test = inputs(study, data.x_test)
+    if arm == "compress":
+        compact, row = compressed(study, strength, data, dense, finetune_epochs)
+    else:
+        compact, row = trained_and_shrunk(study, arm, strength, data, epochs, finetune_epochs)
+    tflite = export_tflite(compact, os.path.join(directory, f"{study}_{arm}_{strength:g}"))
+    difference, largest = tflite_difference(compact, tflite, x_test[:config.TFLITE_CHECK_IMAGES])
+    row.update({"study": study, "arm": arm, "strength": strength,
+                "structure": models.STRUCTURES[study](compact),
+                "tflite_max_abs_diff": difference, "tflite_max_abs_output": largest,
+                "params": int(compact.count_params()), "macs": int(count_macs(compact)),
+                "tflite_bytes": os.path.getsize(tflite), "tflite_path": tflite})
+    return row, compact
+
+
+def count_macs(model):
+    import tf_neuronselect as ns
+
+    return ns.count_macs(model)
+
+
+def trained_and_shrunk(study, arm, strength, data, epochs, finetune_epochs):
+    """A dense or penalized run: trained, shrunk, the shrunk model fine-tuned."""
     import tf_neuronselect as ns
 
     model, penalized, train_seconds = train(study, arm, strength, data, epochs)
@@ -125,21 +150,37 @@ def run(study, arm, strength, data, epochs, directory, finetune_epochs=0):
     finetune_epochs = 0 if arm == "dense" else finetune_epochs
     finetune_seconds = finetune(compact, study, data, finetune_epochs)
     finetuned_error = error_pct(compact, x_test, data.y_test)[0] if finetune_epochs else None
-    tflite = export_tflite(compact, os.path.join(directory, f"{study}_{arm}_{strength:g}"))
-    difference, largest = tflite_difference(compact, tflite, x_test[:config.TFLITE_CHECK_IMAGES])
-    return {"study": study, "arm": arm, "strength": strength, "epochs": epochs,
-            "penalized_layers": penalized, "structure": models.STRUCTURES[study](compact),
-            "finetune_epochs": finetune_epochs,
-            "error_pct": {"trained": trained_error, "shrunk": shrunk_error,
-                          "finetuned": finetuned_error},
-            "max_abs_logit_diff": float(np.max(np.abs(trained_logits - shrunk_logits))),
-            "max_abs_logit": float(np.max(np.abs(trained_logits))),
-            "tflite_max_abs_diff": difference, "tflite_max_abs_output": largest,
-            "params": int(compact.count_params()), "macs": int(ns.count_macs(compact)),
-            "trained_params": int(model.count_params()),
-            "tflite_bytes": os.path.getsize(tflite), "tflite_path": tflite,
-            "train_seconds": round(train_seconds, 1), "shrink_seconds": round(shrink_seconds, 2),
-            "finetune_seconds": round(finetune_seconds, 1)}
+    return compact, {
+        "epochs": epochs, "penalized_layers": penalized, "finetune_epochs": finetune_epochs,
+        "error_pct": {"trained": trained_error, "shrunk": shrunk_error,
+                      "finetuned": finetuned_error},
+        "max_abs_logit_diff": float(np.max(np.abs(trained_logits - shrunk_logits))),
+        "max_abs_logit": float(np.max(np.abs(trained_logits))),
+        "trained_params": int(model.count_params()),
+        "train_seconds": round(train_seconds, 1), "shrink_seconds": round(shrink_seconds, 2),
+        "finetune_seconds": round(finetune_seconds, 1)}
+
+
+def compressed(study, share, data, dense, epochs):
+    """``ns.compress`` of the trained dense model to ``share`` of its MACs in ``epochs``
+    (``config.COMPRESS_METHOD``, ``config.COMPRESS_DISTILL``)."""
+    import keras
+    import tf_neuronselect as ns
+
+    keras.utils.set_random_seed(config.SEED)
+    x_test = inputs(study, data.x_test)
+    start = time.perf_counter()
+    compact, record = ns.compress(dense, (inputs(study, data.x_train), data.y_train),
+                                  macs=share, epochs=epochs, method=config.COMPRESS_METHOD,
+                                  distill=config.COMPRESS_DISTILL, batch_size=config.BATCH,
+                                  verbose=0)
+    return compact, {
+        "epochs": 0, "penalized_layers": [], "finetune_epochs": epochs,
+        "method": record.method, "distill": config.COMPRESS_DISTILL, "phases": record.phases,
+        "error_pct": {"trained": error_pct(dense, x_test, data.y_test)[0], "shrunk": None,
+                      "finetuned": error_pct(compact, x_test, data.y_test)[0]},
+        "trained_params": int(dense.count_params()), "train_seconds": 0.0,
+        "shrink_seconds": 0.0, "finetune_seconds": round(time.perf_counter() - start, 1)}
 
 
 def latency(dense_tflite, tflite, quick=False):
