@@ -63,6 +63,32 @@ def test_taylor_scores_match_the_analytic_gradient():
         assert scores[f"d1[{j}]"] == pytest.approx(expected, rel=1e-4)
 
 
+def test_taylor_scores_a_head_over_its_query_key_value_and_output_slices():
+    import tensorflow as tf
+
+    from tests.test_attention import transformer
+
+    model = transformer(blocks=1)
+    rng = np.random.default_rng(2)
+    layer = model.get_layer("att0")
+    for weight in layer.weights:  # non-zero biases, so they count
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+    x = rng.normal(size=(16, 6, 10)).astype("float32")
+    y = rng.normal(size=(16, 3)).astype("float32")
+    with tf.GradientTape() as tape:  # the independent gradient: TensorFlow's, one batch
+        loss = keras.losses.MeanSquaredError()(y, model(x))
+    products = {w.path.split("/", 1)[1]: keras.ops.convert_to_numpy(w) * g.numpy()
+                for w, g in zip(layer.weights, tape.gradient(loss, layer.weights))}
+    groups = [g for g in ns.unit_groups(model) if g.name.startswith("att0.heads")]
+    scores = ns.pruning.group_importance(model, groups, "taylor", (x, y),
+                                         keras.losses.MeanSquaredError())
+    for head, score in enumerate(scores):
+        total = sum(value[head].sum() if path.startswith("attention_output/kernel") else
+                    (value[:, head] if path.endswith("kernel") else value[head]).sum()
+                    for path, value in products.items() if path != "attention_output/bias")
+        assert score == pytest.approx(abs(total), rel=1e-3)
+
+
 def test_activation_scores_are_mean_absolute_outputs():
     x = keras.Input((3,))
     model = keras.Model(x, L.Dense(2, name="d2")(L.Dense(4, activation="relu", name="d1")(x)))
