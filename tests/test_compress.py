@@ -66,6 +66,10 @@ def test_auto_takes_the_penalty_recipe_when_its_training_gets_enough_steps():
     assert compress_module._auto(compress_module.penalty_steps(data, few)) == "prune"
     assert compress_module.penalty_steps(data, many) == 300
     assert compress_module._auto(compress_module.penalty_steps(data, many)) == "penalty"
+    sgd, adam = keras.optimizers.SGD(0.01, momentum=0.9), keras.optimizers.Adam(1e-3)
+    assert compress_module._auto(300, sgd) == "penalty"
+    assert compress_module._auto(300, adam) == "prune"  # its budget cannot steer in time
+    assert compress_module._auto(300, ns.ProximalAdam(1e-3)) == "prune"
     assert compress_module.prune_steps(0.1, 10) == 2 and compress_module.prune_steps(0.01, 10) == 4
     assert compress_module.prune_steps(0.01, 2) == 2  # never more steps than epochs
 
