@@ -63,6 +63,21 @@ def test_taylor_scores_match_the_analytic_gradient():
         assert scores[f"d1[{j}]"] == pytest.approx(expected, rel=1e-4)
 
 
+def _head_entries(arrays, unit, shared=1):
+    """The entries of key/value head ``unit`` (with its ``shared`` query heads) in an
+    attention layer's ``{path inside the layer: array}``: the query, key and value kernel
+    slices and biases and the output kernel's rows."""
+    queries = list(range(unit * shared, (unit + 1) * shared))
+    entries = []
+    for path, value in arrays.items():
+        if path.startswith("attention_output/kernel"):
+            entries.append(value[queries])
+        elif path.startswith(("query", "key", "value")):
+            heads = queries if path.startswith("query") else [unit]
+            entries.append(value[:, heads] if path.endswith("kernel") else value[heads])
+    return entries
+
+
 def test_taylor_scores_a_head_over_its_query_key_value_and_output_slices():
     import tensorflow as tf
 
@@ -83,9 +98,7 @@ def test_taylor_scores_a_head_over_its_query_key_value_and_output_slices():
     scores = ns.pruning.group_importance(model, groups, "taylor", (x, y),
                                          keras.losses.MeanSquaredError())
     for head, score in enumerate(scores):
-        total = sum(value[head].sum() if path.startswith("attention_output/kernel") else
-                    (value[:, head] if path.endswith("kernel") else value[head]).sum()
-                    for path, value in products.items() if path != "attention_output/bias")
+        total = sum(entries.sum() for entries in _head_entries(products, head))
         assert score == pytest.approx(abs(total), rel=1e-3)
 
 
@@ -225,17 +238,8 @@ def _head_norms(layer, shared):
     slices and its output rows, read straight from the weights."""
     weights = {w.path.split("/", 1)[1]: keras.ops.convert_to_numpy(w) for w in layer.weights}
     kv_heads = weights["value/kernel"].shape[1]
-    squares = np.zeros(kv_heads)
-    for unit in range(kv_heads):
-        queries = list(range(unit * shared, (unit + 1) * shared))
-        for path, value in weights.items():
-            if path.startswith("attention_output/kernel"):
-                squares[unit] += np.sum(value[queries] ** 2)
-            elif path.startswith(("query", "key", "value")):
-                heads = queries if path.startswith("query") else [unit]
-                taken = value[:, heads] if path.endswith("kernel") else value[heads]
-                squares[unit] += np.sum(taken ** 2)
-    return np.sqrt(squares)
+    return np.array([np.sqrt(sum(np.sum(e ** 2) for e in _head_entries(weights, unit, shared)))
+                     for unit in range(kv_heads)])
 
 
 @pytest.mark.parametrize("grouped", [False, True])

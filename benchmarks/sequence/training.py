@@ -115,6 +115,8 @@ def run(study, arm, strength, data, epochs, directory, finetune_epochs=0, dense=
     the penalized runs' shrunk models are fine-tuned ``finetune_epochs`` first) and its
     compact model. The "compress" arm starts from ``dense`` (the study's trained dense model):
     ``ns.compress(dense, macs=strength, epochs=finetune_epochs)``."""
+    import tf_neuronselect as ns
+
     x_test = inputs(study, data.x_test)
     if arm == "compress":
         compact, row = compressed(study, strength, data, dense, finetune_epochs)
@@ -125,15 +127,9 @@ def run(study, arm, strength, data, epochs, directory, finetune_epochs=0, dense=
     row.update({"study": study, "arm": arm, "strength": strength,
                 "structure": models.STRUCTURES[study](compact),
                 "tflite_max_abs_diff": difference, "tflite_max_abs_output": largest,
-                "params": int(compact.count_params()), "macs": int(count_macs(compact)),
+                "params": int(compact.count_params()), "macs": int(ns.count_macs(compact)),
                 "tflite_bytes": os.path.getsize(tflite), "tflite_path": tflite})
     return row, compact
-
-
-def count_macs(model):
-    import tf_neuronselect as ns
-
-    return ns.count_macs(model)
 
 
 def trained_and_shrunk(study, arm, strength, data, epochs, finetune_epochs):

@@ -82,6 +82,12 @@ class UnitGroup:
         key, channels = next(iter(self.channels.items()))
         return f"{key[0]}:{channels[0]}"
 
+    @property
+    def inner_kind(self):
+        """For a unit inside a layer, that layer's kind of unit (``"attention.heads"``, the
+        label without its index); "" for a group of graph channels."""
+        return self.label.rsplit("[", 1)[0] if self.label else ""
+
     def layers(self, roles=ROLES):
         """Names of the layers with a slice of one of ``roles``, in order, each once."""
         return list(dict.fromkeys(s.layer for s in self.slices if s.role in roles))

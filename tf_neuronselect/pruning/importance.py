@@ -80,7 +80,7 @@ def _taylor(layers, group, gradients):
 
 
 def _mean_at_reads(group, means):
-    if group.label:
+    if group.inner_kind:
         return float("inf")
     values = [means[key][list(channels)].mean() for key, channels in group.channels.items()
               if key in group.read_keys]

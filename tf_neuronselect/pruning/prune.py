@@ -124,7 +124,7 @@ def producer_units(model, groups):
         if spec is not None:
             units[layer.name] = grouping.num_units(tuple(grouping.weight_of(layer, spec.kernel).shape),
                                                    spec.layout)
-    units.update(collections.Counter(ranking.counted_as(g) for g in groups if g.label))
+    units.update(collections.Counter(g.inner_kind for g in groups if g.inner_kind))
     return units
 
 

@@ -39,8 +39,8 @@ def counted_as(group):
     (``"dense_1"``), or for a unit inside a layer that layer's kind of unit
     (``"attention.heads"``, ``"block.intermediate"``), so a layer's heads and its neurons are
     ranked and capped apart."""
-    if group.label:
-        return group.label.rsplit("[", 1)[0]
+    if group.inner_kind:
+        return group.inner_kind
     producers = group.layers((groups_lib.PRODUCES,))
     return producers[0] if producers else None
 
