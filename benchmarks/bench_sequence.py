@@ -93,7 +93,7 @@ def train_all(runs, data, args, payload, directory):
         log(_common.progress(index, len(runs), start) + f": {study} {arm} {strength:g}")
         epochs = args.compress_epochs if arm == "compress" else args.finetune_epochs
         row, compact = training.run(study, arm, strength, data, args.epochs[study], directory,
-                                    epochs[study], dense.get(study))
+                                    epochs[study], dense.get(study), args.compress_method)
         if arm == "dense":
             dense[study] = compact
         log(describe(row))
@@ -138,6 +138,10 @@ def parse_args(argv=None):
     parser.add_argument("--compress-epochs", type=int, default=None,
                         help=f"epochs of each ns.compress run (default {config.COMPRESS_EPOCHS}, "
                              f"{config.QUICK_COMPRESS_EPOCHS} with --quick)")
+    parser.add_argument("--compress-method", default=config.COMPRESS_METHOD,
+                        choices=["auto", "prune", "penalty"],
+                        help=f"ns.compress's method in the compress runs (default "
+                             f"{config.COMPRESS_METHOD})")
     parser.add_argument("--train-images", type=int, default=None,
                         help="a fixed random subset of the training images (default all)")
     args = parser.parse_args(argv)

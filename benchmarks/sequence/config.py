@@ -58,7 +58,8 @@ QUICK_STRENGTHS = {"vit": (30.0,), "lstm": (10.0,)}
 # gave ViT 0.35 in 6 epochs 2.85% (heads 1-2-2-1, MLP 40-36-36-36), 0.4 in 4 epochs 3.44%, and
 # LSTM 0.3 in 5 epochs 2.27% (64 units); "auto" took the penalty recipe, whose SizeBudget
 # barely moved in its 2 epochs (ViT 95% of the MACs left, LSTM 100%), so it came down to a
-# one-shot prune and one epoch of fine-tuning: ViT 0.3 6.72%, LSTM 0.3 5.02% (3 epochs). Since
+# one-shot prune and one epoch of fine-tuning: ViT 0.3 6.72%, LSTM 0.3 5.02% (3 epochs; rerun
+# with --runs lstm:compress:0.3 --compress-method penalty --compress-epochs 3). Since
 # then "auto" takes the prune recipe for Adam-trained models; the method stays explicit here.
 # distill=True gave the ViT 0.35 run 2.87% (no gain, 1.5x the time). The full run of
 # 2026-12-03 15:13: ViT 0.35 2.85% (2.06x at batch 1), 0.25 3.06%; LSTM 0.3 2.27% (1.89x),

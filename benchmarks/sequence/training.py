@@ -109,17 +109,18 @@ def tflite_difference(model, tflite_path, x):
     return float(np.max(np.abs(got - expected))), float(np.max(np.abs(expected)))
 
 
-def run(study, arm, strength, data, epochs, directory, finetune_epochs=0, dense=None):
+def run(study, arm, strength, data, epochs, directory, finetune_epochs=0, dense=None,
+        method=config.COMPRESS_METHOD):
     """Trains one run; returns its row (``tflite_path``: its compact float32 TFLite file; the
     dense run exports the trained model as it is, the reference every run is timed against;
     the penalized runs' shrunk models are fine-tuned ``finetune_epochs`` first) and its
     compact model. The "compress" arm starts from ``dense`` (the study's trained dense model):
-    ``ns.compress(dense, macs=strength, epochs=finetune_epochs)``."""
+    ``ns.compress(dense, macs=strength, epochs=finetune_epochs, method=method)``."""
     import tf_neuronselect as ns
 
     x_test = inputs(study, data.x_test)
     if arm == "compress":
-        compact, row = compressed(study, strength, data, dense, finetune_epochs)
+        compact, row = compressed(study, strength, data, dense, finetune_epochs, method)
     else:
         compact, row = trained_and_shrunk(study, arm, strength, data, epochs, finetune_epochs)
     tflite = export_tflite(compact, os.path.join(directory, f"{study}_{arm}_{strength:g}"))
@@ -157,9 +158,9 @@ def trained_and_shrunk(study, arm, strength, data, epochs, finetune_epochs):
         "finetune_seconds": round(finetune_seconds, 1)}
 
 
-def compressed(study, share, data, dense, epochs):
+def compressed(study, share, data, dense, epochs, method):
     """``ns.compress`` of the trained dense model to ``share`` of its MACs in ``epochs``
-    (``config.COMPRESS_METHOD``, ``config.COMPRESS_DISTILL``)."""
+    with ``method`` (``config.COMPRESS_DISTILL``)."""
     import keras
     import tf_neuronselect as ns
 
@@ -167,7 +168,7 @@ def compressed(study, share, data, dense, epochs):
     x_test = inputs(study, data.x_test)
     start = time.perf_counter()
     compact, record = ns.compress(dense, (inputs(study, data.x_train), data.y_train),
-                                  macs=share, epochs=epochs, method=config.COMPRESS_METHOD,
+                                  macs=share, epochs=epochs, method=method,
                                   distill=config.COMPRESS_DISTILL, batch_size=config.BATCH,
                                   verbose=0)
     return compact, {
