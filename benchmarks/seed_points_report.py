@@ -16,9 +16,12 @@ def shrink_during_training_lines(data):
     dense, overhead = data["dense"], data["overhead"]
     lines = [f"- ShrinkNets' MLP (784-{data['model'].split('-')[1].split('(')[0]}-10 with one "
              f"Gate, {data['train_examples']:,} MNIST images, {data['epochs']} epochs, "
-             f"SGD 0.05 with momentum; `benchmarks/bench_shrink_during_training.py`): dense "
+             f"SGD with momentum, learning rate {data['learning_rate']}, "
+             f"`steps_per_execution={data['steps_per_execution']}`; "
+             "`benchmarks/bench_shrink_during_training.py`): dense "
              f"{100 * dense['test_accuracy']:.2f}% test accuracy in {dense['seconds']:.0f} s. "
-             f"Gated runs: `fit_with_shrinking(shrink_every_steps={data['remove_every_steps']})`"
+             f"Gated runs: `fit_with_shrinking(shrink_every_steps={data['remove_every_steps']}, "
+             f"min_fraction={data['min_fraction']:g})`"
              f", `Gate(l1, learning_rate_multiplier=1 / ({data['close_steps']} * lr * l1))` "
              "(unneeded gates close within that many steps), timed in lock-step with dense:", "",
              "  | gate l1 | multiplier | test accuracy | vs dense (points) | units left | "
@@ -38,7 +41,25 @@ def shrink_during_training_lines(data):
               f"{data['accuracy_limit_points']:g} points of dense: {verdict(best)}"
               + (f" (fastest: l1={best['l1']:g}, {best['speedup']:.2f}x)" if best else ""),
               overhead_line(overhead)]
-    return lines
+    if "overhead_one_step" in data:
+        lines.append(overhead_line(data["overhead_one_step"]))
+    return lines + slow_epochs_line(data)
+
+
+def slow_epochs_line(data):
+    """The gated runs' epochs that took longer than dense's epoch timed beside them: after
+    its first removal (within its first epoch) a gated run trains a smaller network, so such
+    an epoch waited on something else ([] when there is none)."""
+    dense = data["dense"]["seconds_per_epoch"]
+    slow = [f"l1={row['l1']:g} epoch {epoch} {seconds:.1f} s against {dense[epoch - 1]:.1f} s"
+            for row in data["runs"] if row["removals"]
+            for epoch, seconds in enumerate(row["seconds_per_epoch"], 1)
+            if seconds > dense[epoch - 1]]
+    if not slow:
+        return []
+    return ["  - epochs of a gated run slower than dense's epoch beside them, though the "
+            "gated network was the smaller one after its first removal (see *Removing units "
+            "while training* on waits seen here): " + "; ".join(slow)]
 
 
 def overhead_line(overhead):
@@ -49,7 +70,8 @@ def overhead_line(overhead):
                 f"{pairs} pairs: **{overhead['median']:.3f}** (target <= "
                 f"{overhead['target']:g}): {verdict(overhead['meets_target'])}")
     return (f"  - `fit_with_shrinking` when nothing dies / `model.fit`, {overhead['examples']:,} "
-            f"images, {pairs} alternating pairs: fastest run / fastest run "
+            f"images, `steps_per_execution={overhead['steps_per_execution']}`, {pairs} alternating "
+            "pairs: fastest run / fastest run "
             f"**{overhead['fastest_ratio']:.3f}** (target <= {overhead['target']:g}): "
             f"{verdict(overhead['meets_target'])}; median of the pair ratios "
             f"{overhead['median']:.3f}")

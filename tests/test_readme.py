@@ -82,7 +82,7 @@ def test_readme_shrinking_snippet_runs(monkeypatch):
     exec("import keras\nimport tf_neuronselect as ns", namespace)
     section = README.read_text().split("## Removing units while training", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    # A narrower layer and two epochs; with k = 400 the gates at l1 = 2e-4 lose 0.004 per
+    # A narrower layer and two epochs; with k = 667 the gates at l1 = 2e-4 lose 0.0067 per
     # step, so close them the way training would, in the first epoch.
     code = code.replace("10_000", "64").replace("epochs=10", "epochs=2, verbose=0")
     code = code.replace("shrink_every_steps=25", "shrink_every_steps=2, callbacks=[close]")

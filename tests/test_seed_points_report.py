@@ -74,21 +74,33 @@ def test_shrinknets_verdict_names_the_fastest_run_within_the_accuracy_limit():
         return {"l1": l1, "learning_rate_multiplier": 1 / (250 * 0.05 * l1),
                 "test_accuracy": 0.98 - gap / 100, "accuracy_gap_points": gap,
                 "units_left": 50, "seconds": 100 / speedup, "speedup": speedup,
-                "cpu_speedup": speedup, "speedup_to_match": None, "meets_target": meets}
+                "cpu_speedup": speedup, "speedup_to_match": None, "meets_target": meets,
+                "removals": [{"step": 160}], "seconds_per_epoch": [20.0, 3.0]}
 
     payload = {"model": "784-10000(relu)-Gate-10, SGD", "train_examples": 60_000, "epochs": 10,
-               "remove_every_steps": 25, "close_steps": 250, "target_speedup": 3.0,
+               "learning_rate": "0.05 cosine-decayed to 0 over 4690 steps",
+               "steps_per_execution": 16,
+               "remove_every_steps": 25, "min_fraction": 0.2, "close_steps": 250, "target_speedup": 3.0,
                "accuracy_limit_points": 0.5,
-               "dense": {"test_accuracy": 0.98, "seconds": 100.0},
+               "dense": {"test_accuracy": 0.98, "seconds": 100.0,
+                         "seconds_per_epoch": [21.0, 14.0]},
                "overhead": {"ratios": [1.01, 1.02, 1.04], "median": 1.02, "target": 1.03,
                             "meets_target": True},
+               "overhead_one_step": {"ratios": [1.05, 1.02], "median": 1.035,
+                                     "fastest_ratio": 1.04, "examples": 20_000,
+                                     "steps_per_execution": 1, "target": 1.03,
+                                     "meets_target": False},
                "runs": [run(1e-4, 3.2, 0.3, True), run(5e-4, 6.0, 1.5, False),
                         run(2e-4, 4.1, 0.4, True)]}
     lines = seed_report.shrink_during_training_lines(payload)
     assert "784-10000-10 with one Gate" in lines[0]
+    assert "learning rate 0.05 cosine-decayed to 0 over 4690 steps, `steps_per_execution=16`" \
+        in lines[0]
     assert "| 0.0001 | 800 | 97.70% | -0.30 | 50 | 31 | 3.20x |" in lines[4]
-    assert lines[-2].endswith("MET (fastest: l1=0.0002, 4.10x)")
-    assert lines[-1].endswith("median of 3 pairs: **1.020** (target <= 1.03): MET")
+    assert lines[-3].endswith("MET (fastest: l1=0.0002, 4.10x)")
+    assert lines[-2].endswith("median of 3 pairs: **1.020** (target <= 1.03): MET")
+    assert "`steps_per_execution=1`, 2 alternating pairs: fastest run / fastest run **1.040** " \
+        "(target <= 1.03): MISSED" in lines[-1]
 
 
 def test_overhead_counts_the_fastest_runs_and_keeps_the_pair_median():
@@ -96,10 +108,26 @@ def test_overhead_counts_the_fastest_runs_and_keeps_the_pair_median():
 
     # One pair hit by a stolen core (10.5 s) must not decide the verdict: 5.7 / 5.6.
     seconds = {"plain": [5.6, 10.5, 5.7], "shrinking": [5.8, 5.7, 10.6]}
-    overhead = bench.overhead_summary(seconds, 20_000)
+    overhead = bench.overhead_summary(seconds, 20_000, 16)
     assert overhead["fastest_ratio"] == 5.7 / 5.6
     assert overhead["median"] == 5.8 / 5.6
     assert overhead["meets_target"] is True
     line = seed_report.overhead_line(overhead)
-    assert line.endswith("20,000 images, 3 alternating pairs: fastest run / fastest run "
+    assert line.endswith("20,000 images, `steps_per_execution=16`, 3 alternating pairs: "
+                         "fastest run / fastest run "
                          "**1.018** (target <= 1.03): MET; median of the pair ratios 1.036")
+
+
+def test_slow_epochs_of_gated_runs_are_listed_against_their_dense_pair():
+    def run(l1, seconds, removals):
+        return {"l1": l1, "seconds_per_epoch": seconds, "removals": removals}
+
+    data = {"dense": {"seconds_per_epoch": [21.8, 13.8, 14.0]},
+            "runs": [run(1e-4, [19.1, 59.7, 2.0], [{"step": 160}]),
+                     run(3e-4, [46.1, 3.5, 3.4], [{"step": 160}]),
+                     run(2e-4, [22.0, 14.5, 21.0], [])]}  # nothing removed: not listed
+    line, = seed_report.slow_epochs_line(data)
+    assert line.endswith("l1=0.0001 epoch 2 59.7 s against 13.8 s; "
+                         "l1=0.0003 epoch 1 46.1 s against 21.8 s")
+    data["runs"] = data["runs"][2:]
+    assert seed_report.slow_epochs_line(data) == []
