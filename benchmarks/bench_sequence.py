@@ -41,8 +41,10 @@ def parse_run(text):
 
 
 def plan(args):
-    """The runs in training order: per study, the dense reference first, then its strengths,
-    then the compress runs (which start from the dense run's trained model)."""
+    """The runs in training order: per study, the dense reference first, then (when the study
+    has compress runs) the dense model trained as long as they train in all (strength: its
+    epochs), then its strengths, then the compress runs (which start from the dense run's
+    trained model)."""
     chosen = [parse_run(text) for text in args.runs] if args.runs else None
     runs = []
     for study in args.studies:
@@ -53,7 +55,9 @@ def plan(args):
             mine += [(study, "compress", s) for s in shares[study]]
         else:
             mine = [run for run in chosen if run[0] == study]
-        runs += [(study, "dense", 0.0)] + mine
+        long_dense = [(study, "dense-long", float(args.epochs[study] + args.compress_epochs[
+            study]))] if any(run[1] == "compress" for run in mine) else []
+        runs += [(study, "dense", 0.0)] + long_dense + mine
     return runs
 
 
@@ -92,7 +96,8 @@ def train_all(runs, data, args, payload, directory):
     for index, (study, arm, strength) in enumerate(runs, 1):
         log(_common.progress(index, len(runs), start) + f": {study} {arm} {strength:g}")
         epochs = args.compress_epochs if arm == "compress" else args.finetune_epochs
-        row, compact = training.run(study, arm, strength, data, args.epochs[study], directory,
+        train_epochs = int(strength) if arm == "dense-long" else args.epochs[study]
+        row, compact = training.run(study, arm, strength, data, train_epochs, directory,
                                     epochs[study], dense.get(study), args.compress_method)
         if arm == "dense":
             dense[study] = compact

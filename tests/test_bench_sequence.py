@@ -164,15 +164,19 @@ def test_runs_start_with_each_studys_dense_reference():
     assert args.finetune_epochs == bench_sequence.config.FINETUNE_EPOCHS
     only = bench_sequence.parse_args(["--studies", "lstm", "--epochs", "2"])
     assert [run[0] for run in bench_sequence.plan(only)] == ["lstm"] * (
-        1 + len(bench_sequence.config.STRENGTHS["lstm"]) + len(
+        2 + len(bench_sequence.config.STRENGTHS["lstm"]) + len(
             bench_sequence.config.COMPRESS["lstm"]))
+    # The dense model trained as long as the compress runs: 2 + their epochs.
+    assert bench_sequence.plan(only)[1] == (
+        "lstm", "dense-long", 2.0 + bench_sequence.config.COMPRESS_EPOCHS["lstm"])
     assert bench_sequence.plan(only)[-1][1] == "compress"
     assert only.epochs == {"vit": 2, "lstm": 2}
     quick = bench_sequence.parse_args(["--quick"])
     assert quick.finetune_epochs == {"vit": 0, "lstm": 0}
     assert quick.epochs == {"vit": 1, "lstm": 1} and [run[:2] for run in bench_sequence.plan(
-        quick)] == [("vit", "dense"), ("vit", "group-lasso"), ("vit", "compress"),
-                    ("lstm", "dense"), ("lstm", "group-lasso"), ("lstm", "compress")]
+        quick)] == [("vit", "dense"), ("vit", "dense-long"), ("vit", "group-lasso"),
+                    ("vit", "compress"), ("lstm", "dense"), ("lstm", "dense-long"),
+                    ("lstm", "group-lasso"), ("lstm", "compress")]
     assert quick.compress_epochs == {"vit": 1, "lstm": 1}
 
 
@@ -194,12 +198,18 @@ def test_the_script_runs_as_a_file_from_anywhere(tmp_path):
     assert result.stdout.startswith("usage:") and "--studies" in result.stdout
 
 
+def _compress_row(method):
+    """An LSTM compress run: 1.40% after compress, from a dense model at 1.20%."""
+    row = _run("lstm", 0.3, 1.4, {"units": [60]}, 20000, 2.2, 1e-6, 4.0)
+    row.update(arm="compress", method=method,
+               error_pct={"trained": 1.2, "shrunk": None, "finetuned": 1.4})
+    return row
+
+
 def test_a_compress_run_counts_by_its_final_error_and_says_how_it_trained():
     payload = _payload()
     payload["settings"]["compress_epochs"] = {"vit": 3, "lstm": 3}
-    row = _run("lstm", 0.3, 1.4, {"units": [60]}, 20000, 2.2, 1e-6, 4.0)
-    row.update(arm="compress", method="penalty",
-               error_pct={"trained": 1.2, "shrunk": None, "finetuned": 1.4})
+    row = _compress_row("penalty")
     payload["runs"].append(row)
     assert report.matched_run(payload, "lstm") is row  # 1.40% <= 1.20% + 0.3
     assert report.errors_text(row) == "1.20 / - / 1.40"
@@ -209,3 +219,26 @@ def test_a_compress_run_counts_by_its_final_error_and_says_how_it_trained():
             "strength column), so their models trained 4 + 3 epochs in all.") in (
         report.setup_text(payload, "lstm"))
     assert "ns.compress" not in report.setup_text(payload, "vit")
+
+
+def test_compress_runs_are_also_judged_against_the_dense_model_trained_as_long():
+    payload = _payload()
+    payload["settings"]["compress_epochs"] = {"vit": 3, "lstm": 10}
+    row = _compress_row("prune")
+    long_dense = _run("lstm", 14.0, 1.15, {"units": [128]}, 81674, None, 1e-6, 0.5)
+    long_dense.update(arm="dense-long", epochs=14,
+                      error_pct={"trained": 1.15, "shrunk": 1.15, "finetuned": None})
+    payload["runs"] += [long_dense, row]
+    assert report.penalized_runs(payload, "lstm") == payload["runs"][5:7] + [row]
+    assert report.verdicts(payload, "lstm")[-1] == (
+        "- compress run within 0.3 points of the dense model trained as long (14 epochs, "
+        "1.15%): MET (compress 0.3: 1.40%, LSTM units 60, 2.20x at batch 1)")
+    long_dense["error_pct"]["shrunk"] = 1.09  # 1.40 > 1.09 + 0.3
+    assert report.verdicts(payload, "lstm")[-1] == (
+        "- compress run within 0.3 points of the dense model trained as long (14 epochs, "
+        "1.09%): MISSED (closest: compress 0.3: 1.40%, LSTM units 60)")
+    assert len(report.verdicts(payload, "vit")) == 3  # no such model: no line
+    lines = report.readme_lines(payload)
+    assert any(line.startswith("| dense (Adam) trained as long as the compress runs (strength: "
+                               "epochs) | 14 | 1.15 / 1.09 / - | 128 | 81,674 | 1.000 | 1,633,480 | 326,696 | - |")
+               for line in lines)

@@ -121,6 +121,8 @@ def run(study, arm, strength, data, epochs, directory, finetune_epochs=0, dense=
     x_test = inputs(study, data.x_test)
     if arm == "compress":
         compact, row = compressed(study, strength, data, dense, finetune_epochs, method)
+    elif arm == "dense-long":  # the dense recipe for ``epochs`` (its strength, the same number)
+        compact, row = trained_and_shrunk(study, "dense", 0.0, data, epochs, 0)
     else:
         compact, row = trained_and_shrunk(study, arm, strength, data, epochs, finetune_epochs)
     tflite = export_tflite(compact, os.path.join(directory, f"{study}_{arm}_{strength:g}"))
