@@ -112,12 +112,11 @@ def time_all(payload, quick):
     from benchmarks.sequence import training
 
     payload["load_average"]["timing"] = round(os.getloadavg()[0], 2)
+    for row in payload["runs"]:
+        if row["arm"] in report.DENSE_ARMS:  # the reference and the same network: not timed
+            row["latency"] = None
     for study in report.studies(payload):
         dense = report.dense_run(payload, study)
-        dense["latency"] = None  # the reference: every speedup is against it
-        long_dense = report.long_dense_run(payload, study)
-        if long_dense is not None:
-            long_dense["latency"] = None  # the same network: not timed
         for row in report.penalized_runs(payload, study):
             row["latency"] = training.latency(dense["tflite_path"], row["tflite_path"], quick)
             log(f"{study} {row['arm']} {row['strength']:g}: batch-1 speedup "

@@ -23,7 +23,8 @@ time with the time ``dense`` took to first reach the arm's final test accuracy.
 The overhead of ``fit_with_shrinking`` when nothing is removed (Gate with ``l1=0``) is timed
 separately on OVERHEAD_EXAMPLES images (one pass), at this benchmark's steps_per_execution
 (the verdict) and at 1 (the removal points' batch-end hook then runs after every step, which
-keeps Keras from dispatching steps ahead): ``model.fit`` and ``fit_with_shrinking`` on fresh copies of the same model, in alternating order, OVERHEAD_PAIRS times. On these
+keeps Keras from dispatching steps ahead): ``model.fit`` and ``fit_with_shrinking`` on fresh
+copies of the same model, in alternating order, OVERHEAD_PAIRS times. On these
 shared 2-core machines a run takes either its normal time or nearly twice it (another tenant
 takes a core for seconds at a time), so one pair's ratio can read 0.55 or 1.85; interference
 only ever adds time, so the figure that counts is the ratio of each arm's fastest run (as
@@ -243,8 +244,8 @@ def main():
     train_lockstep(arms, epochs, data)
     dense = arms[0]
     rows = [summarize(arm, dense) for arm in arms[1:]]
-    subset, pairs = (data[0][:OVERHEAD_EXAMPLES], data[1][:OVERHEAD_EXAMPLES]), \
-        2 if args.quick else OVERHEAD_PAIRS
+    subset = (data[0][:OVERHEAD_EXAMPLES], data[1][:OVERHEAD_EXAMPLES])
+    pairs = 2 if args.quick else OVERHEAD_PAIRS
     overhead = measure_overhead(*subset, width, pairs, STEPS_PER_EXECUTION)
     overhead_one_step = measure_overhead(*subset, width, pairs, 1)
     for row in rows:

@@ -67,8 +67,13 @@ def error_limit(payload, study):
 def matched_run(payload, study):
     """The run with the fewest multiply-adds among the ``shrinking_runs`` whose test error is
     at most the dense run's plus ``matched_points``; None when no run is that close."""
-    limit = error_limit(payload, study)
-    close = [r for r in shrinking_runs(payload, study) if final_error(r) <= limit + 1e-9]
+    return fewest_macs_within(shrinking_runs(payload, study), error_limit(payload, study))
+
+
+def fewest_macs_within(runs, limit):
+    """The run of ``runs`` with the fewest multiply-adds whose final test error is at most
+    ``limit``; None when none is."""
+    close = [r for r in runs if final_error(r) <= limit + 1e-9]
     return min(close, key=lambda r: (r["macs"], final_error(r))) if close else None
 
 
@@ -135,15 +140,14 @@ def equal_epochs_line(payload, study):
         return []
     limit = final_error(long_dense) + payload["settings"]["matched_points"]
     runs = [r for r in shrinking_runs(payload, study) if r["arm"] == "compress"]
-    close = [r for r in runs if final_error(r) <= limit + 1e-9]
+    chosen = fewest_macs_within(runs, limit)
     head = (f"- compress run within {payload['settings']['matched_points']:g} points of the "
             f"dense model trained as long ({long_dense['epochs']} epochs, "
             f"{final_error(long_dense):.2f}%)")
-    if not close:
+    if chosen is None:
         closest = min(runs, key=final_error) if runs else None
         return [head + ": MISSED" + (f" (closest: {_run_text(study, closest)})" if closest
                                      else " (no compress run)")]
-    chosen = min(close, key=lambda r: (r["macs"], final_error(r)))
     latency = chosen.get("latency")
     speed = f", {latency['speedup']:.2f}x at batch 1" if latency else ""
     return [head + f": MET ({_run_text(study, chosen)}{speed})"]
