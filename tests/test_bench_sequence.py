@@ -57,7 +57,10 @@ def test_verdicts_judge_the_run_with_the_fewest_macs_within_the_matched_error():
         "- compact TFLite of that run >= 2x faster than the dense one at batch 1: MET "
         "(group-lasso 0.2: 2.40x)",
         "- TFLite output within 1e-05 x max(1, max |Keras output|) of Keras on every run: MET "
-        "(largest 6.0e-07, group-lasso 0.2)"]
+        "(largest 6.0e-07, group-lasso 0.2)",
+        "- penalty from scratch (no trained model) within 0.3 points of the dense 2.00%: MET "
+        "(group-lasso 0.2: 2.30%, heads 3-2-1-1, MLP neurons 50-30-20-10, 36% of the MACs); "
+        ">= 2x at batch 1: MET (2.40x)"]
     assert report.matched_run(payload, "lstm") is None
     assert report.verdicts(payload, "lstm") == [
         "- exported (shrunk, fine-tuned) model's test error within 0.3 points of the dense "
@@ -65,7 +68,9 @@ def test_verdicts_judge_the_run_with_the_fewest_macs_within_the_matched_error():
         "- compact TFLite of that run >= 2x faster than the dense one at batch 1: UNDECIDED "
         "(no timed run within the matched error)",
         "- TFLite output within 1e-05 x max(1, max |Keras output|) of Keras on every run: "
-        "MISSED (largest 4.0e-05, group-lasso 0.2)"]
+        "MISSED (largest 4.0e-05, group-lasso 0.2)",
+        "- penalty from scratch (no trained model) within 0.3 points of the dense 1.20%: "
+        "MISSED (closest: group-lasso 0.1: 1.60%, LSTM units 60)"]
 
 
 def test_a_run_that_removed_nothing_does_not_match():
@@ -164,7 +169,7 @@ def test_runs_start_with_each_studys_dense_reference():
     assert args.finetune_epochs == bench_sequence.config.FINETUNE_EPOCHS
     only = bench_sequence.parse_args(["--studies", "lstm", "--epochs", "2"])
     assert [run[0] for run in bench_sequence.plan(only)] == ["lstm"] * (
-        2 + len(bench_sequence.config.STRENGTHS["lstm"]) + len(
+        2 + sum(len(s) for _, s in bench_sequence.config.PENALTY_RUNS["lstm"]) + len(
             bench_sequence.config.COMPRESS["lstm"]))
     # The dense model trained as long as the compress runs: 2 + their epochs.
     assert bench_sequence.plan(only)[1] == (
@@ -182,7 +187,8 @@ def test_runs_start_with_each_studys_dense_reference():
 
 @pytest.mark.parametrize("text, message", [
     ("gru:group-lasso:1", "STUDY one of vit, lstm and ARM one of group-lasso, "
-                          "sparse-group-lasso, compress. Received: 'gru:group-lasso:1'"),
+                          "sparse-group-lasso, adaptive-group-lasso, compress. Received: "
+                          "'gru:group-lasso:1'"),
     ("vit:dense:0", "Received: 'vit:dense:0'"),
     ("vit:group-lasso:strong", "expected a number after the arm")])
 def test_runs_name_a_study_an_arm_and_a_strength(text, message):
@@ -237,8 +243,32 @@ def test_compress_runs_are_also_judged_against_the_dense_model_trained_as_long()
     assert report.verdicts(payload, "lstm")[-1] == (
         "- compress run within 0.3 points of the dense model trained as long (14 epochs, "
         "1.09%): MISSED (closest: compress 0.3: 1.40%, LSTM units 60)")
-    assert len(report.verdicts(payload, "vit")) == 3  # no such model: no line
+    assert len(report.verdicts(payload, "vit")) == 4  # no such model: no line
     lines = report.readme_lines(payload)
     assert any(line.startswith("| dense (Adam) trained as long as the compress runs (strength: "
                                "epochs) | 14 | 1.15 / 1.09 / - | 128 | 81,674 | 1.000 | 1,633,480 | 326,696 | - |")
                for line in lines)
+
+
+def test_the_penalty_from_scratch_is_judged_apart_from_compress():
+    payload = _payload()
+    payload["settings"]["compress_epochs"] = {"vit": 3, "lstm": 3}
+    payload["settings"]["prox_warmup_epochs"] = 1
+    payload["runs"][5]["arm"] = "adaptive-group-lasso"  # LSTM: 1.60% > 1.20% + 0.3
+    row = _compress_row("prune")
+    payload["runs"].append(row)
+    assert report.matched_run(payload, "lstm") is row
+    assert report.scratch_run(payload, "lstm") is None
+    assert report.verdicts(payload, "lstm")[3] == (
+        "- penalty from scratch (no trained model) within 0.3 points of the dense 1.20%: "
+        "MISSED (closest: adaptive-group-lasso 0.1: 1.60%, LSTM units 60)")
+    payload["runs"][5]["error_pct"]["finetuned"] = 1.5
+    assert report.scratch_run(payload, "lstm") is payload["runs"][5]
+    assert report.verdicts(payload, "lstm")[3].endswith(
+        "MET (adaptive-group-lasso 0.1: 1.50%, LSTM units 60, 24% of the MACs); >= 2x at "
+        "batch 1: MET (2.80x)")
+    assert ("`ProximalAdam(adaptive_prox=True, prox_warmup_steps=<1 epoch>)` for the adaptive "
+            "arm") in report.setup_text(payload, "lstm")
+    assert "adaptive_prox" not in report.setup_text(payload, "vit")
+    labels = [line.split(" | ")[0] for line in report.readme_lines(payload) if "| 0.1 |" in line]
+    assert labels == ["| group lasso per unit group, prox in Adam's metric"]

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow  # a subprocess training on two logical CPUs
 
 
 @pytest.mark.distributed
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adam-adaptive"])
 def test_mirrored_training_matches_single_device(optimizer):
     result = subprocess.run(
         [sys.executable, "-m", SCRIPT, optimizer], capture_output=True, text=True, timeout=600,

@@ -52,6 +52,30 @@ def test_one_step_equals_sgd_step_then_closed_form_prox(rng):
     assert not np.allclose(hidden.bias.numpy(), bias0)
 
 
+@pytest.mark.parametrize("warmup, factor", [(4, 0.25), (1, 1.0)])
+def test_prox_warmup_scales_the_first_steps_prox_linearly(rng, warmup, factor):
+    model = _mlp(ns.SparseGroupLasso(0.3, alpha=0.5))
+    x, y = _task(rng, n=16)
+    reference = _mlp(None)
+    reference.set_weights(model.get_weights())
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(ns.ProximalSGD(0.5, prox_warmup_steps=warmup), loss)
+    reference.compile(keras.optimizers.SGD(0.5), loss)
+    model.train_on_batch(x, y)
+    reference.train_on_batch(x, y)
+    hidden = reference.get_layer("hidden")
+    stepped = np.concatenate([hidden.kernel.numpy(), hidden.bias.numpy()[None]], axis=0)
+    # Step 1 of a ramp over `warmup` steps: the prox of step lr * 1 / warmup.
+    expected = numpy_sparse_group_prox(stepped.astype(np.float64), 0.5 * factor, 0.5, 0.3, 20)
+    np.testing.assert_allclose(model.get_layer("hidden").kernel.numpy(), expected[:-1],
+                               atol=1e-5)
+
+
+def test_prox_warmup_steps_must_be_a_non_negative_int():
+    with pytest.raises(ValueError, match="ProximalSGD: expected `prox_warmup_steps`"):
+        ns.ProximalSGD(0.1, prox_warmup_steps=-1)
+
+
 def test_penalty_is_not_counted_twice_under_a_proximal_optimizer(rng):
     penalty = ns.GroupLasso(0.5)
     model = _mlp(penalty)
@@ -182,9 +206,11 @@ def test_save_and_resume_equals_uninterrupted_training(tmp_path, rng, make_optim
 
 @pytest.mark.parametrize("cls, arguments", [
     (ns.ProximalSGD, {"learning_rate": 0.03, "momentum": 0.8, "nesterov": True,
-                      "weight_decay": 1e-4, "clipnorm": 2.0, "name": "prox_sgd"}),
+                      "weight_decay": 1e-4, "clipnorm": 2.0, "prox_warmup_steps": 7,
+                      "name": "prox_sgd"}),
     (ns.ProximalAdam, {"learning_rate": 0.03, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-6,
-                       "amsgrad": True, "name": "prox_adam"}),
+                       "amsgrad": True, "adaptive_prox": True, "prox_warmup_steps": 3,
+                       "name": "prox_adam"}),
 ], ids=["ProximalSGD", "ProximalAdam"])
 def test_optimizer_config_round_trip_keeps_the_constructor_arguments(cls, arguments):
     optimizer = cls(**arguments)

@@ -98,3 +98,26 @@ def test_readme_shrinking_snippet_runs(monkeypatch):
     shrink = namespace["history"].shrinks[0]
     assert shrink["step"] == 2 and shrink["units"]["dense"][0] == 64
     assert shrink["units"]["dense"][1] <= 24  # the 40 closed ones and any the L1 closed
+
+
+def test_readme_adaptive_prox_snippet_runs():
+    import textwrap
+
+    import keras
+
+    rng = np.random.default_rng(0)
+    x_in = keras.Input((28, 28))
+    model = keras.Model(x_in, keras.layers.Dense(10)(keras.layers.LSTM(8)(x_in)))
+    namespace = {"x_train": rng.normal(size=(200, 28, 28)).astype("float32"),
+                 "y_train": rng.integers(0, 10, size=200), "model": model}
+    exec("import keras\nimport tf_neuronselect as ns", namespace)
+    section = README.read_text().split("- **Training with a penalty.**", 1)[1]
+    code = textwrap.dedent(re.search(r"```python\n(.*?)  ```", section, re.S).group(1))
+    exec(compile(code.replace("epochs=5", "epochs=1, verbose=0"), "README adaptive prox",
+                 "exec"), namespace)
+    optimizer = model.optimizer
+    assert optimizer.adaptive_prox and optimizer.prox_warmup_steps == 2  # 200 images / 128
+    assert model.get_layer(index=1).cell.kernel.regularizer is not None
+    x = namespace["x_train"][:16]
+    np.testing.assert_allclose(namespace["compact"].predict(x, verbose=0),
+                               model.predict(x, verbose=0), atol=1e-5)

@@ -8,6 +8,7 @@ import tf_neuronselect as ns
 from tests.helpers import model_zoo
 from tests.helpers.checks import assert_equivalent
 from tests.helpers.errors import exactly
+from tests.helpers.references import numpy_joint_group_prox
 from tests.helpers.unit_groups import zero_unit_groups
 from tf_neuronselect.regularizers.unit_group_penalty import joint_group_prox
 
@@ -60,25 +61,6 @@ def test_the_group_table_names_every_group():
     assert "expand[0]" in text and "pinned: model input" in text
 
 
-def _numpy_group_prox(slices, ids, step, strength, alpha):
-    """Reference: each group's entries over all slices, soft-thresholded (L1 part), then
-    shrunk towards zero by the group threshold with sqrt(group size) weights."""
-    flat = [np.asarray(s, dtype=np.float64).copy() for s in slices]
-    for group in range(max(max(i) for i in ids) + 1):
-        members = [(k, np.flatnonzero(np.asarray(i) == group)) for k, i in enumerate(ids)]
-        values = np.concatenate([flat[k][..., u].ravel() for k, u in members])
-        values = np.sign(values) * np.maximum(np.abs(values) - step * alpha * strength, 0)
-        norm = np.linalg.norm(values)
-        threshold = step * (1 - alpha) * strength * np.sqrt(values.size)
-        scale = max(0.0, 1 - threshold / norm) if norm else 0.0
-        offset = 0
-        for k, units in members:
-            part = flat[k][..., units]
-            flat[k][..., units] = (values[offset:offset + part.size] * scale).reshape(part.shape)
-            offset += part.size
-    return flat
-
-
 @pytest.mark.parametrize("alpha", [0.0, 0.4])
 def test_the_joint_prox_matches_a_numpy_reference_and_gives_exact_zeros(alpha):
     rng = np.random.default_rng(0)
@@ -90,7 +72,7 @@ def test_the_joint_prox_matches_a_numpy_reference_and_gives_exact_zeros(alpha):
     penalties = [ns.UnitGroupPenalty(0.3, alpha, "s", "standard", "incoming", i) for i in ids]
     values = [keras.ops.convert_to_tensor(v.astype("float32")) for v in (kernel, bias, gamma)]
     got = [keras.ops.convert_to_numpy(v) for v in joint_group_prox(values, penalties, 0.5)]
-    expected = _numpy_group_prox([kernel, bias, gamma[:3]], [i[:len(i)] for i in
+    expected = numpy_joint_group_prox([kernel, bias, gamma[:3]], [i[:len(i)] for i in
                                  ([0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2])], 0.5, 0.3, alpha)
     np.testing.assert_allclose(got[0], expected[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(got[1], expected[1], rtol=1e-5, atol=1e-6)

@@ -14,6 +14,8 @@ class ProximalSGD(ProximalStepMixin, keras.optimizers.SGD):
     This is proximal (stochastic) gradient descent (Parikh & Boyd 2014) as used by Alvarez &
     Salzmann (2016): whole units reach exactly zero instead of hovering near it. The non-smooth
     part of those penalties is then left out of the loss so it is not applied twice. Other
-    regularizers (e.g. ``keras.regularizers.L2``) stay ordinary loss terms. Takes exactly the
-    arguments of ``keras.optimizers.SGD``.
+    regularizers (e.g. ``keras.regularizers.L2``) stay ordinary loss terms. Takes the arguments
+    of ``keras.optimizers.SGD`` and ``prox_warmup_steps``: an int >= 0, the prox's step ramped
+    linearly from 0 to the learning rate over that many steps (0, the default: no ramp), so
+    units are judged once the network has learned something.
     """

@@ -17,6 +17,7 @@ from tf_neuronselect.regularizers.base import ProximalPenalty
 from tf_neuronselect.regularizers.unit_group_penalty import UnitGroupPenalty
 from tf_neuronselect.regularizers.unit_group_penalty import joint_group_prox
 from tf_neuronselect.utils import keras_private
+from tf_neuronselect.utils.validation import validate_non_negative_int
 
 # Smooth penalties are exact as ordinary loss terms; nothing to warn about.
 _SMOOTH_KERAS_REGULARIZERS = (keras.regularizers.L2,)
@@ -97,15 +98,35 @@ def _warn_unknown(optimizer_name, unknown):
     )
 
 
+def _refuse_metric_free_penalties(optimizer_name, variables, targets):
+    refused = [f"{variables[t.kernel].path} ({type(t.penalty).__name__})" for t in targets
+               if type(t.penalty).metric_step is ProximalPenalty.metric_step]
+    if refused:
+        raise ValueError(
+            f"{optimizer_name}(adaptive_prox=True): expected penalties with a prox under "
+            "Adam's per-entry steps (L1, GroupLasso, SparseGroupLasso, unit-group penalties). "
+            f"Received: {', '.join(refused)}. How to fix: pass adaptive_prox=False, or "
+            "penalize these layers with one of those."
+        )
+
+
 class ProximalStepMixin:
     """Applies each variable's ``ProximalPenalty.prox`` with step = learning rate after the
     parent optimizer's ``update_step``."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, prox_warmup_steps=0, **kwargs):
         parent = super()
         arguments = inspect.signature(parent.__init__).bind(*args, **kwargs).arguments
         validate_optimizer_arguments(arguments, type(self).__name__)
+        warmup = validate_non_negative_int(prox_warmup_steps, "prox_warmup_steps",
+                                           type(self).__name__)
         parent.__init__(*args, **kwargs)
+        self.prox_warmup_steps = int(warmup)
+
+    def get_config(self):
+        config = super().get_config()
+        config["prox_warmup_steps"] = self.prox_warmup_steps
+        return config
 
     def build(self, variables):
         super().build(variables)
@@ -114,8 +135,28 @@ class ProximalStepMixin:
         self._penalty_of = {t.kernel: t.penalty for t in single}
         for target in single:
             target.penalty.handled_proximally = True
+        if self._prox_metric_enabled():
+            _refuse_metric_free_penalties(type(self).__name__, variables, single)
         if unknown:
             _warn_unknown(type(self).__name__, unknown)
+
+    def _prox_step(self, learning_rate):
+        # A linear ramp of the prox over the first steps: at the start the loss gradients are
+        # not yet the ones of a trained unit, so a full-strength prox could kill any unit.
+        if not self.prox_warmup_steps:
+            return learning_rate
+        step = keras.ops.cast(self.iterations + 1, "float32")
+        ramp = keras.ops.minimum(1.0, step / float(self.prox_warmup_steps))
+        return keras.ops.cast(learning_rate, "float32") * ramp
+
+    def _prox_metric_enabled(self):
+        """Whether the prox steps use ``_prox_metric`` (a subclass's choice)."""
+        return False
+
+    def _prox_metric(self, member_index, member):
+        """Each entry's denominator of the optimizer's step for the variable at
+        ``member_index`` (``member``: its value in this update), when enabled."""
+        raise NotImplementedError
 
     def update_step(self, gradient, variable, learning_rate):
         index = keras_private.variable_index(self, variable)
@@ -123,9 +164,9 @@ class ProximalStepMixin:
         super().update_step(gradient, variable, learning_rate)
         target = self._prox_targets.get(index)
         if isinstance(target, JointTarget):
-            self._apply_joint_prox(target, index, variable, learning_rate)
+            self._apply_joint_prox(target, index, variable, self._prox_step(learning_rate))
         elif target is not None:
-            self._apply_prox(target, index, variable, learning_rate)
+            self._apply_prox(target, index, variable, self._prox_step(learning_rate))
 
     def _without_traced_penalty(self, gradient, variable, index):
         # Keras builds the optimizer inside the first traced step, after that step's loss was
@@ -149,6 +190,10 @@ class ProximalStepMixin:
         kernel = self._member(target.kernel, index, variable)
         bias = None if target.bias is None else self._member(target.bias, index, variable)
         step = keras.ops.cast(learning_rate, kernel.dtype)
+        if self._prox_metric_enabled():
+            step = target.penalty.metric_step(
+                step, self._prox_metric(target.kernel, kernel),
+                None if bias is None else self._prox_metric(target.bias, bias))
         new_kernel, new_bias = target.penalty.prox(
             keras.ops.convert_to_tensor(kernel), step,
             None if bias is None else keras.ops.convert_to_tensor(bias),
@@ -160,6 +205,8 @@ class ProximalStepMixin:
     def _apply_joint_prox(self, target, index, variable, learning_rate):
         members = [self._member(i, index, variable) for i in target.members]
         values = [keras.ops.convert_to_tensor(m) for m in members]
-        new_values = joint_group_prox(values, target.penalties, learning_rate)
+        metrics = ([self._prox_metric(i, m) for i, m in zip(target.members, members)]
+                   if self._prox_metric_enabled() else None)
+        new_values = joint_group_prox(values, target.penalties, learning_rate, metrics)
         for member, value in zip(members, new_values):
             self.assign(member, value)

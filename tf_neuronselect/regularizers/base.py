@@ -53,3 +53,13 @@ class ProximalPenalty(keras.regularizers.Regularizer):
     def prox(self, x, step, bias=None):
         """Returns ``(x, bias)`` after the proximal step of size ``step`` (the learning rate)."""
         raise NotImplementedError
+
+    def metric_step(self, step, metric, bias_metric=None):
+        """The ``step`` argument of ``prox`` under a diagonal metric, or None where this
+        penalty has none (``ProximalAdam(adaptive_prox=True)`` then refuses it).
+
+        ``metric`` holds each entry's denominator of the optimizer's step (Adam's
+        ``sqrt(v_hat) + epsilon``), ``bias_metric`` the bias's when ``prox`` gets one.
+        """
+        del step, metric, bias_metric
+        return None

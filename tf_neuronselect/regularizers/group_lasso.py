@@ -102,6 +102,14 @@ class SparseGroupLasso(ProximalPenalty):
             matrix = matrix[:-1]
         return grouping.from_unit_matrix(matrix, tuple(x.shape), self.layout, self.groups), bias
 
+    def metric_step(self, step, metric, bias_metric=None):
+        # A group's prox under a diagonal metric has no closed form: each unit takes the step
+        # of its group's mean denominator, a (1, units) row that ``prox`` broadcasts.
+        matrix = grouping.unit_matrix(metric, self.layout, self.groups)
+        if bias_metric is not None and self.include_bias:
+            matrix = ops.concatenate([matrix, ops.reshape(bias_metric, (1, -1))], axis=0)
+        return step / ops.mean(matrix, axis=0, keepdims=True)
+
     def get_config(self):
         return {
             "strength": self.strength,

@@ -29,5 +29,9 @@ class L1(ProximalPenalty):
     def prox(self, x, step, bias=None):
         return soft_threshold(x, step * ops.cast(self.strength, x.dtype)), bias
 
+    def metric_step(self, step, metric, bias_metric=None):
+        # Separable, so the prox under a diagonal metric is exact: one step per entry.
+        return step / metric
+
     def get_config(self):
         return {"strength": self.strength}

@@ -87,25 +87,40 @@ def _set_layout(shapes, penalties):
     return ids, count, sizes[:count]
 
 
-def joint_group_prox(values, penalties, step):
+def joint_group_prox(values, penalties, step, metrics=None):
     """The proximal step of size ``step`` of a unit-group set on all its member ``values``
-    (one tensor per member, in the order of ``penalties``); returns the new values."""
+    (one tensor per member, in the order of ``penalties``); returns the new values.
+
+    ``metrics`` (one tensor per member, shaped like it): each entry's denominator of the
+    optimizer's step (Adam's ``sqrt(v_hat) + epsilon``). The L1 part then thresholds each entry
+    by ``step / metric`` (exact: it is separable) and the group part each group by ``step``
+    over the group's mean metric (a group's prox under a diagonal metric has no closed form).
+    """
     leader = penalties[0]
     shapes = [tuple(v.shape) for v in values]
     ids, count, sizes = _set_layout(shapes, penalties)
     step = ops.cast(step, "float32")
     weights = np.sqrt(sizes) if leader.scale_by_group_size else np.ones(count)
-    matrices, squared = [], ops.zeros((count + 1,))
-    for value, penalty, unit_ids in zip(values, penalties, ids):
+    matrices, squared, metric_sums = [], ops.zeros((count + 1,)), ops.zeros((count + 1,))
+    for i, (value, penalty, unit_ids) in enumerate(zip(values, penalties, ids)):
         matrix = grouping.unit_matrix(ops.cast(value, "float32"), penalty.layout, penalty.side)
+        entry_step = step
+        if metrics is not None:
+            metric = grouping.unit_matrix(ops.cast(metrics[i], "float32"), penalty.layout,
+                                          penalty.side)
+            metric_sums = metric_sums + ops.segment_sum(
+                ops.sum(metric, axis=0), ops.convert_to_tensor(unit_ids), count + 1)
+            entry_step = step / metric
         if leader.alpha:
             in_set = ops.convert_to_tensor((unit_ids < count)[None, :])
-            matrix = ops.where(in_set, soft_threshold(matrix, step * leader.alpha
+            matrix = ops.where(in_set, soft_threshold(matrix, entry_step * leader.alpha
                                                       * leader.strength), matrix)
         squared = squared + ops.segment_sum(ops.sum(ops.square(matrix), axis=0),
                                             ops.convert_to_tensor(unit_ids), count + 1)
         matrices.append(matrix)
     norms = norms_from_squares(squared[:count])
+    if metrics is not None:
+        step = step * ops.cast(sizes, "float32") / metric_sums[:count]
     threshold = step * (1.0 - leader.alpha) * leader.strength * ops.cast(weights, "float32")
     scale = ops.concatenate([ops.relu(1.0 - threshold / norms), ops.ones((1,))])
     return [ops.cast(grouping.from_unit_matrix(matrix * ops.take(scale, unit_ids)[None, :],

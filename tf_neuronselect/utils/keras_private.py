@@ -91,6 +91,13 @@ def variable_index(optimizer, variable):
     return optimizer._get_variable_index(variable)
 
 
+def adam_second_moment(optimizer, index):
+    """Adam's second-moment slot of the variable at ``index`` (``_velocity_hats`` under
+    ``amsgrad``, which Adam divides by then, else ``_velocities``); no public accessor."""
+    slots = optimizer._velocity_hats if optimizer.amsgrad else optimizer._velocities
+    return slots[index]
+
+
 def optimizer_variables(optimizer):
     """The Keras variables the optimizer was built on, in slot order (``_trainable_variables``;
     ``optimizer.variables`` lists the optimizer's own state instead)."""
