@@ -49,9 +49,9 @@ def plan(args):
     runs = []
     for study in args.studies:
         if chosen is None:
-            strengths = config.QUICK_STRENGTHS if args.quick else config.STRENGTHS
+            penalties = config.QUICK_PENALTY_RUNS if args.quick else config.PENALTY_RUNS
             shares = config.QUICK_COMPRESS if args.quick else config.COMPRESS
-            mine = [(study, config.ARM, s) for s in strengths[study]]
+            mine = [(study, arm, s) for arm, strengths in penalties[study] for s in strengths]
             mine += [(study, "compress", s) for s in shares[study]]
         else:
             mine = [run for run in chosen if run[0] == study]
@@ -64,6 +64,7 @@ def plan(args):
 def settings(args, data):
     return {"seed": config.SEED, "epochs": args.epochs, "batch": config.BATCH,
             "learning_rate": config.LEARNING_RATE, "alpha": config.ALPHA,
+            "prox_warmup_epochs": config.PROX_WARMUP_EPOCHS,
             "finetune_epochs": args.finetune_epochs,
             "finetune_lr": config.FINETUNE_LR,
             "compress_epochs": args.compress_epochs,

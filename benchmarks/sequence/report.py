@@ -9,8 +9,9 @@ ARM_LABELS = {"dense": "dense (Adam)",
                             "epochs)",
               "group-lasso": "group lasso per unit group",
               "sparse-group-lasso": "sparse group lasso per unit group",
+              "adaptive-group-lasso": "group lasso per unit group, prox in Adam's metric",
               "compress": "ns.compress of the trained dense model (strength: MACs share)"}
-PENALIZED_ARMS = ("group-lasso", "sparse-group-lasso", "compress")
+PENALIZED_ARMS = ("group-lasso", "sparse-group-lasso", "adaptive-group-lasso", "compress")
 # Dense models: the reference every run is timed and judged against, and the same network
 # trained for as many epochs as the compress runs had in all (the fair reference for them).
 DENSE_ARMS = ("dense", "dense-long")
@@ -153,6 +154,33 @@ def equal_epochs_line(payload, study):
     return [head + f": MET ({_run_text(study, chosen)}{speed})"]
 
 
+def scratch_run(payload, study):
+    """The run trained with a penalty from scratch (every penalized arm but compress) with the
+    fewest MACs within the matched error; None when none is."""
+    runs = [r for r in shrinking_runs(payload, study) if r["arm"] != "compress"]
+    return fewest_macs_within(runs, error_limit(payload, study))
+
+
+def from_scratch_line(payload, study):
+    """Both targets for the runs penalized from scratch alone; [] when there are none."""
+    runs = [r for r in shrinking_runs(payload, study) if r["arm"] != "compress"]
+    if not runs:
+        return []
+    s = payload["settings"]
+    head = (f"- penalty from scratch (no trained model) within {s['matched_points']:g} points "
+            f"of the dense {final_error(dense_run(payload, study)):.2f}%")
+    chosen = scratch_run(payload, study)
+    if chosen is None:
+        return [head + f": MISSED (closest: {_run_text(study, min(runs, key=final_error))})"]
+    latency = chosen.get("latency")
+    if not latency:
+        return [head + f": MET ({_run_text(study, chosen)}, not timed)"]
+    fast = "MET" if latency["speedup"] >= s["target_speedup"] else "MISSED"
+    share = chosen["macs"] / dense_run(payload, study)["macs"]
+    return [head + f": MET ({_run_text(study, chosen)}, {share:.0%} of the MACs); >= "
+            f"{s['target_speedup']:g}x at batch 1: {fast} ({latency['speedup']:.2f}x)"]
+
+
 def verdicts(payload, study):
     """The study's target lines, each ``- <target>: MET|MISSED|UNDECIDED (<numbers>)``."""
     s = payload["settings"]
@@ -166,7 +194,8 @@ def verdicts(payload, study):
             f"- compact TFLite of that run >= {s['target_speedup']:g}x faster than the dense one "
             f"at batch 1: {speed} ({speed_text})",
             f"- TFLite output within {s['tflite_tolerance']:g} x max(1, max |Keras output|) of "
-            f"Keras on every run: {exact} ({exact_text})", *equal_epochs_line(payload, study)]
+            f"Keras on every run: {exact} ({exact_text})", *from_scratch_line(payload, study),
+            *equal_epochs_line(payload, study)]
 
 
 def header(study):
@@ -211,7 +240,8 @@ def setup_text(payload, study):
     return (f"{network}; MNIST ({s['train_images']:,} training / {s['test_images']:,} test "
             f"images), {s['epochs'][study]} epoch(s), batch {s['batch']}, Adam with "
             f"cosine-decayed learning rate {s['learning_rate']:g} (ProximalAdam with the penalty "
-            f"over every unit group for the other arms, {_finetune_text(s, study)}), seed "
+            f"over every unit group for the other arms{_adaptive_text(payload, study)}, "
+            f"{_finetune_text(s, study)}), seed "
             f"{s['seed']}. Matched error: the "
             f"run with the fewest MACs among those that removed units and are within "
             f"{s['matched_points']:g} points of the "
@@ -219,6 +249,16 @@ def setup_text(payload, study):
             f"{s['matched_points']:g}).{_compress_text(payload, study)} TFLite - Keras: max "
             f"|difference| / max(1, max |Keras output|) over {s['tflite_check_images']} test "
             f"images, batch 1.")
+
+
+def _adaptive_text(payload, study):
+    """How the adaptive arm's optimizer differs, when the study has that arm."""
+    if not any(r["study"] == study and r["arm"] == "adaptive-group-lasso"
+               for r in payload["runs"]):
+        return ""
+    epochs = payload["settings"].get("prox_warmup_epochs", 0)
+    return (f"; `ProximalAdam(adaptive_prox=True, prox_warmup_steps=<{epochs:g} epoch>)` for "
+            f"the adaptive arm")
 
 
 def _compress_text(payload, study):
@@ -266,7 +306,9 @@ def readme_lines(payload):
              "run in [benchmarks/results/sequence.md](benchmarks/results/sequence.md)):", ""]
     for study in studies(payload):
         chosen = matched_run(payload, study)
-        shown = (dense_run(payload, study), long_dense_run(payload, study), chosen)
+        scratch = scratch_run(payload, study)
+        shown = (dense_run(payload, study), long_dense_run(payload, study), chosen,
+                 None if scratch is chosen else scratch)
         rows = [row_cells(payload, study, r) for r in shown if r]
         missing = [] if chosen else ["No penalized run at matched error.", ""]
         lines += [f"- **{STUDIES[study]}**: {setup_text(payload, study)}", "",

@@ -45,20 +45,26 @@ def attach(model, arm, strength):
     if arm == "dense":
         return []
     penalty = {"group-lasso": lambda: ns.GroupLasso(strength),
+               "adaptive-group-lasso": lambda: ns.GroupLasso(strength),
                "sparse-group-lasso": lambda: ns.SparseGroupLasso(strength, alpha=config.ALPHA)}
     if arm not in penalty:
         raise ValueError(f"unknown arm {arm!r}; expected dense or one of {list(penalty)}")
     return ns.add_penalty(model, penalty[arm](), over="unit_groups")
 
 
-def optimizer(arm, steps):
+def optimizer(arm, steps, epochs):
     """Adam, cosine-decayed to 1% over the run; ProximalAdam for the penalized arms (the unit-group
-    penalty has no loss term: only its prox acts)."""
+    penalty has no loss term: only its prox acts), its prox in Adam's metric for the adaptive
+    arm."""
     import keras
     import tf_neuronselect as ns
 
     schedule = keras.optimizers.schedules.CosineDecay(config.LEARNING_RATE, steps, alpha=0.01)
-    return (keras.optimizers.Adam if arm == "dense" else ns.ProximalAdam)(schedule)
+    if arm == "dense":
+        return keras.optimizers.Adam(schedule)
+    adaptive = arm == "adaptive-group-lasso"
+    warmup = int(steps * config.PROX_WARMUP_EPOCHS / epochs) if adaptive else 0
+    return ns.ProximalAdam(schedule, adaptive_prox=adaptive, prox_warmup_steps=warmup)
 
 
 def train(study, arm, strength, data, epochs):
@@ -70,7 +76,7 @@ def train(study, arm, strength, data, epochs):
     model = models.BUILDERS[study]()
     penalized = attach(model, arm, strength)
     steps = epochs * -(-len(data.x_train) // config.BATCH)
-    model.compile(optimizer(arm, steps),
+    model.compile(optimizer(arm, steps, epochs),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   steps_per_execution=config.STEPS_PER_EXECUTION)
     label = f"{study} {arm} {strength:g}"
