@@ -64,7 +64,7 @@ def plan(args):
 def settings(args, data):
     return {"seed": config.SEED, "epochs": args.epochs, "batch": config.BATCH,
             "learning_rate": config.LEARNING_RATE, "alpha": config.ALPHA,
-            "prox_warmup_epochs": config.PROX_WARMUP_EPOCHS,
+            "prox_warmup_epochs": args.prox_warmup_epochs,
             "finetune_epochs": args.finetune_epochs,
             "finetune_lr": config.FINETUNE_LR,
             "compress_epochs": args.compress_epochs,
@@ -150,6 +150,9 @@ def parse_args(argv=None):
                         choices=["auto", "prune", "penalty"],
                         help=f"ns.compress's method in the compress runs (default "
                              f"{config.COMPRESS_METHOD})")
+    parser.add_argument("--prox-warmup-epochs", type=float, default=config.PROX_WARMUP_EPOCHS,
+                        help=f"epochs over which the adaptive arm's prox is ramped in (default "
+                             f"{config.PROX_WARMUP_EPOCHS}; 0: none)")
     parser.add_argument("--train-images", type=int, default=None,
                         help="a fixed random subset of the training images (default all)")
     args = parser.parse_args(argv)
@@ -172,6 +175,7 @@ def main(argv=None):
     from benchmarks.sequence import training
 
     args = parse_args(argv)
+    config.PROX_WARMUP_EPOCHS = args.prox_warmup_epochs  # training.optimizer reads it
     data = training.load_data(args.quick, args.train_images)
     runs = plan(args)
     directory = resultfiles.work_dir(args.name, args.quick)

@@ -267,8 +267,9 @@ def test_the_penalty_from_scratch_is_judged_apart_from_compress():
     assert report.verdicts(payload, "lstm")[3].endswith(
         "MET (adaptive-group-lasso 0.1: 1.50%, LSTM units 60, 24% of the MACs); >= 2x at "
         "batch 1: MET (2.80x)")
-    assert ("`ProximalAdam(adaptive_prox=True, prox_warmup_steps=<1 epoch>)` for the adaptive "
-            "arm") in report.setup_text(payload, "lstm")
+    assert ("fine-tuned 2 epoch(s) without it, Adam from 0.001; `ProximalAdam(adaptive_prox="
+            "True, prox_warmup_steps=<1 epoch>)` for the adaptive arm), seed 0") in (
+        report.setup_text(payload, "lstm"))
     assert "adaptive_prox" not in report.setup_text(payload, "vit")
     labels = [line.split(" | ")[0] for line in report.readme_lines(payload) if "| 0.1 |" in line]
     assert labels == ["| group lasso per unit group, prox in Adam's metric"]

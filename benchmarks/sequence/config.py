@@ -29,8 +29,8 @@ TFLITE_TOLERANCE = 1e-5
 # (2026-12-03, load 4-7): one epoch of 60k images took 25-83 s for the dense ViT (median ~35 s),
 # 29-80 s with the penalty, 15-45 s for the LSTM; a fine-tuning epoch of a shrunk model 5-20 s;
 # each run adds ~25 s (evaluation, SavedModel, TFLite conversion, 200 images through LiteRT).
-# Eight runs are then ~17 min (ViT) + ~6 min (LSTM) + ~4 min: about 30 minutes; the four
-# compress runs add ~7 min (ViT 6 epochs of a compact model ~2.3 min each, LSTM ~1 min).
+# The full run of 2026-12-03 20:30 (load ~1): 18 runs in 33.8 min, the ViT's ~2.9 min each
+# (dense, penalized), 5 min at 11 epochs, ~2 min per compress run; the LSTM's ~1 min each.
 EPOCHS = {"vit": 5, "lstm": 5}
 FINETUNE_EPOCHS = {"vit": 2, "lstm": 2}
 FINETUNE_LR = 1e-3  # Adam, cosine-decayed to 1% over the fine-tuning
@@ -52,8 +52,9 @@ FINETUNE_LR = 1e-3  # Adam, cosine-decayed to 1% over the fine-tuning
 # 126-126-110-101 (3.90%), 2e-3 heads 4-1-1-1, MLP 100-115-99-84 (4.68%). LSTM 1e-4 removed
 # nothing (1.96%), 3e-4 left 92 units (2.91%); 5e-4 and 7e-4 without a warm-up killed all
 # but one unit within the first epoch (the loss gradients of a fresh network are below the
-# pull), with a one-epoch warm-up 5e-4 left 99 units (2.38%), 1e-3 68 units (3.47%); the
-# ViT's 1e-3 with the warm-up: heads 4-1-1-1, MLP 127-128-119-100 (3.66%).
+# pull; rerun with --runs lstm:adaptive-group-lasso:5e-4 --prox-warmup-epochs 0), with a
+# one-epoch warm-up 5e-4 left 99 units (2.38%), 1e-3 68 units (3.47%); the ViT's 1e-3 with
+# the warm-up: heads 4-1-1-1, MLP 127-128-119-100 (3.66%).
 PROX_WARMUP_EPOCHS = 1
 PENALTY_RUNS = {
     "vit": (("group-lasso", (0.2,)), ("adaptive-group-lasso", (3e-4, 5e-4, 1e-3))),
