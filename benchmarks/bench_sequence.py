@@ -41,10 +41,10 @@ def parse_run(text):
 
 
 def plan(args):
-    """The runs in training order: per study, the dense reference first, then (when the study
-    has compress runs) the dense model trained as long as they train in all (strength: its
-    epochs), then its strengths, then the compress runs (which start from the dense run's
-    trained model)."""
+    """The runs in training order (with ``--runs``, of the studies it names): per study, the
+    dense reference first, then (when the study has compress runs) the dense model trained as
+    long as they train in all (strength: its epochs), then its strengths, then the compress
+    runs (which start from the dense run's trained model)."""
     chosen = [parse_run(text) for text in args.runs] if args.runs else None
     runs = []
     for study in args.studies:
@@ -55,6 +55,8 @@ def plan(args):
             mine += [(study, "compress", s) for s in shares[study]]
         else:
             mine = [run for run in chosen if run[0] == study]
+            if not mine:  # --runs names other studies only: no reference to train
+                continue
         long_dense = [(study, "dense-long", float(args.epochs[study] + args.compress_epochs[
             study]))] if any(run[1] == "compress" for run in mine) else []
         runs += [(study, "dense", 0.0)] + long_dense + mine

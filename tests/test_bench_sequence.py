@@ -166,6 +166,11 @@ def test_runs_start_with_each_studys_dense_reference():
         ("vit", "dense", 0.0), ("vit", "group-lasso", 0.01), ("lstm", "dense", 0.0),
         ("lstm", "group-lasso", 0.1)]
     assert args.epochs == bench_sequence.config.EPOCHS
+    lstm_only = bench_sequence.parse_args(["--runs", "lstm:adaptive-group-lasso:5e-4",
+                                           "--prox-warmup-epochs", "0"])
+    assert bench_sequence.plan(lstm_only) == [("lstm", "dense", 0.0),
+                                              ("lstm", "adaptive-group-lasso", 5e-4)]
+    assert lstm_only.prox_warmup_epochs == 0.0
     assert args.finetune_epochs == bench_sequence.config.FINETUNE_EPOCHS
     only = bench_sequence.parse_args(["--studies", "lstm", "--epochs", "2"])
     assert [run[0] for run in bench_sequence.plan(only)] == ["lstm"] * (
