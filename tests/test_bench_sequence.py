@@ -192,7 +192,8 @@ def test_runs_start_with_each_studys_dense_reference():
 
 @pytest.mark.parametrize("text, message", [
     ("gru:group-lasso:1", "STUDY one of vit, lstm and ARM one of group-lasso, "
-                          "sparse-group-lasso, adaptive-group-lasso, compress. Received: "
+                          "sparse-group-lasso, adaptive-group-lasso, adaptive-gates, compress. "
+                          "Received: "
                           "'gru:group-lasso:1'"),
     ("vit:dense:0", "Received: 'vit:dense:0'"),
     ("vit:group-lasso:strong", "expected a number after the arm")])
@@ -278,3 +279,19 @@ def test_the_penalty_from_scratch_is_judged_apart_from_compress():
     assert "adaptive_prox" not in report.setup_text(payload, "vit")
     labels = [line.split(" | ")[0] for line in report.readme_lines(payload) if "| 0.1 |" in line]
     assert labels == ["| group lasso per unit group, prox in Adam's metric"]
+
+
+def test_the_gates_arm_trains_a_gated_copy_with_a_gate_per_head_and_mlp_neuron():
+    import tf_neuronselect as ns
+    from benchmarks.sequence import models, training
+
+    dense = models.BUILDERS["vit"]()
+    gated, names = training.attach(dense, "adaptive-gates", 1e-3)
+    attention = [l for l in gated.layers if isinstance(l, ns.GatedMultiHeadAttention)]
+    gates = [l for l in gated.layers if isinstance(l, ns.Gate)]
+    config = bench_sequence.config
+    assert len(attention) == len(gates) == config.VIT_BLOCKS
+    assert all(g.l1 == 1e-3 and g.input.shape[-1] == config.VIT_MLP for g in gates)
+    assert set(names) == {l.name for l in attention + gates}
+    assert not any(isinstance(l, ns.Gate) for l in dense.layers)  # the original is untouched
+    assert training.optimizer("adaptive-gates", 100, 5).get_config()["adaptive_prox"]

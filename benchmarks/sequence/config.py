@@ -55,6 +55,12 @@ FINETUNE_LR = 1e-3  # Adam, cosine-decayed to 1% over the fine-tuning
 # pull; rerun with --runs lstm:adaptive-group-lasso:5e-4 --prox-warmup-epochs 0), with a
 # one-epoch warm-up 5e-4 left 99 units (2.38%), 1e-3 68 units (3.47%); the ViT's 1e-3 with
 # the warm-up: heads 4-1-1-1, MLP 127-128-119-100 (3.66%).
+# Not in the table yet (single runs, 2026-12-03, rerun with --runs vit:adaptive-gates:<l1>):
+# ShrinkNets gates on every head and MLP neuron (ns.add_gates(..., heads=True)) under the
+# adaptive prox close MLP neurons and keep every head: l1 1e-3 MLP 128-123-106-81 (2.50%),
+# 3e-3 83-55-19-6 (2.47%, 69% of the MACs, 1.22x), 1e-2 12-1-1-1 (2.84%, 55%, 1.29x), 3e-2
+# 1-1-1-1 (2.85%, 1.30x): heads are what the group lasso takes first, so the two together
+# are the next thing to try for 2x from scratch.
 PROX_WARMUP_EPOCHS = 1
 PENALTY_RUNS = {
     "vit": (("group-lasso", (0.2,)), ("adaptive-group-lasso", (3e-4, 5e-4, 1e-3))),

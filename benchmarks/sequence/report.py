@@ -10,8 +10,10 @@ ARM_LABELS = {"dense": "dense (Adam)",
               "group-lasso": "group lasso per unit group",
               "sparse-group-lasso": "sparse group lasso per unit group",
               "adaptive-group-lasso": "group lasso per unit group, prox in Adam's metric",
+              "adaptive-gates": "gates on heads and MLP neurons (L1), prox in Adam's metric",
               "compress": "ns.compress of the trained dense model (strength: MACs share)"}
-PENALIZED_ARMS = ("group-lasso", "sparse-group-lasso", "adaptive-group-lasso", "compress")
+PENALIZED_ARMS = ("group-lasso", "sparse-group-lasso", "adaptive-group-lasso", "adaptive-gates",
+                  "compress")
 # Dense models: the reference every run is timed and judged against, and the same network
 # trained for as many epochs as the compress runs had in all (the fair reference for them).
 DENSE_ARMS = ("dense", "dense-long")

@@ -39,30 +39,36 @@ def inputs(study, images):
 
 
 def attach(model, arm, strength):
-    """The arm's penalty over every unit group (attention heads, MLP neurons, LSTM units)."""
+    """``(model, names)``: the model to train with the arm's penalty over every unit group
+    (attention heads, MLP neurons, LSTM units), or ShrinkNets gates on every head and MLP
+    neuron (``adaptive-gates``: a gated copy), and the layers it covers."""
     import tf_neuronselect as ns
 
     if arm == "dense":
-        return []
+        return model, []
+    if arm == "adaptive-gates":
+        gated, gates = ns.add_gates(model, l1=strength, heads=True)
+        return gated, sorted(gates)
     penalty = {"group-lasso": lambda: ns.GroupLasso(strength),
                "adaptive-group-lasso": lambda: ns.GroupLasso(strength),
                "sparse-group-lasso": lambda: ns.SparseGroupLasso(strength, alpha=config.ALPHA)}
     if arm not in penalty:
-        raise ValueError(f"unknown arm {arm!r}; expected dense or one of {list(penalty)}")
-    return ns.add_penalty(model, penalty[arm](), over="unit_groups")
+        raise ValueError(f"unknown arm {arm!r}; expected dense, adaptive-gates or one of "
+                         f"{list(penalty)}")
+    return model, ns.add_penalty(model, penalty[arm](), over="unit_groups")
 
 
 def optimizer(arm, steps, epochs):
     """Adam, cosine-decayed to 1% over the run; ProximalAdam for the penalized arms (the unit-group
-    penalty has no loss term: only its prox acts), its prox in Adam's metric for the adaptive
-    arm."""
+    penalty has no loss term: only its prox acts); for the adaptive arms its prox in Adam's
+    metric, ramped in over the first PROX_WARMUP_EPOCHS of ``epochs``."""
     import keras
     import tf_neuronselect as ns
 
     schedule = keras.optimizers.schedules.CosineDecay(config.LEARNING_RATE, steps, alpha=0.01)
     if arm == "dense":
         return keras.optimizers.Adam(schedule)
-    adaptive = arm == "adaptive-group-lasso"
+    adaptive = arm.startswith("adaptive-")
     warmup = int(steps * config.PROX_WARMUP_EPOCHS / epochs) if adaptive else 0
     return ns.ProximalAdam(schedule, adaptive_prox=adaptive, prox_warmup_steps=warmup)
 
@@ -74,7 +80,7 @@ def train(study, arm, strength, data, epochs):
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.SEED)
     model = models.BUILDERS[study]()
-    penalized = attach(model, arm, strength)
+    model, penalized = attach(model, arm, strength)
     steps = epochs * -(-len(data.x_train) // config.BATCH)
     model.compile(optimizer(arm, steps, epochs),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
