@@ -87,6 +87,12 @@ def _set_layout(shapes, penalties):
     return ids, count, sizes[:count]
 
 
+def _group_totals(matrix, unit_ids, count):
+    """Each group's sum of the entries of ``matrix`` (``(group_size, units)``), plus one slot
+    (index ``count``) for the units outside the set."""
+    return ops.segment_sum(ops.sum(matrix, axis=0), ops.convert_to_tensor(unit_ids), count + 1)
+
+
 def joint_group_prox(values, penalties, step, metrics=None):
     """The proximal step of size ``step`` of a unit-group set on all its member ``values``
     (one tensor per member, in the order of ``penalties``); returns the new values.
@@ -108,15 +114,13 @@ def joint_group_prox(values, penalties, step, metrics=None):
         if metrics is not None:
             metric = grouping.unit_matrix(ops.cast(metrics[i], "float32"), penalty.layout,
                                           penalty.side)
-            metric_sums = metric_sums + ops.segment_sum(
-                ops.sum(metric, axis=0), ops.convert_to_tensor(unit_ids), count + 1)
+            metric_sums = metric_sums + _group_totals(metric, unit_ids, count)
             entry_step = step / metric
         if leader.alpha:
             in_set = ops.convert_to_tensor((unit_ids < count)[None, :])
             matrix = ops.where(in_set, soft_threshold(matrix, entry_step * leader.alpha
                                                       * leader.strength), matrix)
-        squared = squared + ops.segment_sum(ops.sum(ops.square(matrix), axis=0),
-                                            ops.convert_to_tensor(unit_ids), count + 1)
+        squared = squared + _group_totals(ops.square(matrix), unit_ids, count)
         matrices.append(matrix)
     norms = norms_from_squares(squared[:count])
     if metrics is not None:
