@@ -169,3 +169,16 @@ def attention_heads_output(layer, *args, **kwargs):
     import keras
 
     return getattr(keras.layers.MultiHeadAttention, ATTENTION_HOOK)(layer, *args, **kwargs)
+
+
+# The attributes KerasHub's TransformerEncoder / TransformerDecoder (keras-hub 0.32) keep their
+# attention sublayers in, by role: their ``build`` creates the attentions there with a per-head
+# size derived from the head count, and no public argument sets it, so a subclass that needs
+# another size swaps the layer while ``build`` assigns it (see layers/hub_blocks.py).
+_HUB_ATTENTIONS = {"_self_attention_layer": "self", "_cross_attention_layer": "cross"}
+
+
+def hub_attention_role(attribute):
+    """``"self"`` / ``"cross"`` when ``attribute`` is where a KerasHub transformer block keeps
+    its self- / cross-attention sublayer, else None."""
+    return _HUB_ATTENTIONS.get(attribute)
