@@ -1,6 +1,7 @@
-"""KerasHub backbones: BERT's and GPT-2's blocks lose dead feed-forward neurons exactly (their
-heads stay, with the reason in the plan), Gemma's blocks lose dead heads and neurons, KerasHub's
-layers are registered only when met, and a layer that cannot be rebuilt from its config (ViT's
+"""KerasHub backbones: BERT's and GPT-2's blocks lose dead heads and feed-forward neurons
+exactly (a block that loses heads becomes a HeadPrunedTransformerEncoder / ...Decoder, which
+saves, loads and shrinks again), Gemma's blocks lose dead heads and neurons, KerasHub's layers
+are registered only when met, and a layer that cannot be rebuilt from its config (ViT's
 patching) is refused by name."""
 
 import subprocess
@@ -15,6 +16,7 @@ from tests.helpers.errors import exactly
 from tests.helpers.weights import weights_by_path, zero_entries
 
 keras_hub = pytest.importorskip("keras_hub")
+from tf_neuronselect.layers import hub_blocks  # noqa: E402 (imports keras_hub)
 
 L = keras.layers
 HIDDEN = 32
@@ -35,10 +37,75 @@ def kill_neurons(block, incoming=(), outgoing=()):
         zero_entries(weights["feedforward_output_dense/kernel"], neuron)
 
 
-def kill_value_head(block, head):
+def kill_value_head(block, head, attention="self_attention_layer"):
     weights = weights_by_path(block)
-    zero_entries(weights["self_attention_layer/value/kernel"], (slice(None), head))
-    zero_entries(weights["self_attention_layer/value/bias"], head)
+    zero_entries(weights[f"{attention}/value/kernel"], (slice(None), head))
+    zero_entries(weights[f"{attention}/value/bias"], head)
+
+
+def kill_output_head(block, head, attention="self_attention_layer"):
+    zero_entries(weights_by_path(block)[f"{attention}/attention_output/kernel"], head)
+
+
+def kill_at_random(block, attention, rng):
+    """Kills up to all heads but one of ``attention`` at random (each by its value slices or by
+    its output rows) and a few feed-forward neurons (by their column and bias or their row)."""
+    heads = int(weights_by_path(block)[f"{attention}/value/kernel"].shape[1])
+    for head in rng.choice(heads, rng.integers(0, heads), replace=False):
+        kill = kill_value_head if rng.random() < 0.5 else kill_output_head
+        kill(block, int(head), attention)
+    neurons = rng.choice(block.intermediate_dim, 6, replace=False)
+    kill_neurons(block, incoming=neurons[:3], outgoing=neurons[3:])
+
+
+def arrays(block):
+    return {p: keras.ops.convert_to_numpy(w) for p, w in weights_by_path(block).items()}
+
+
+def alive_heads(block, attention):
+    """The heads of ``attention`` with nonzero value slices and nonzero output rows, read from
+    the weights: the head count the rewrite must give."""
+    w = arrays(block)
+    value = (np.abs(w[f"{attention}/value/kernel"]).sum(axis=(0, 2))
+             + np.abs(w[f"{attention}/value/bias"]).sum(axis=1))
+    output = np.abs(w[f"{attention}/attention_output/kernel"]).sum(axis=(1, 2))
+    return int(np.sum((value > 0) & (output > 0)))
+
+
+def alive_neurons(block):
+    """The feed-forward neurons with a nonzero column or bias (the blocks here use relu or
+    gelu, which map 0 to 0) and a nonzero output row."""
+    w = arrays(block)
+    incoming = (np.abs(w["feedforward_intermediate_dense/kernel"]).sum(axis=0)
+                + np.abs(w["feedforward_intermediate_dense/bias"]))
+    outgoing = np.abs(w["feedforward_output_dense/kernel"]).sum(axis=1)
+    return int(np.sum((incoming > 0) & (outgoing > 0)))
+
+
+def head_params(block, attention):
+    """The parameters of one head of ``attention``, from its weights' shapes: the query, key
+    and value kernel slices (inputs x key_dim) and bias slices (key_dim) and its output rows
+    (key_dim x outputs)."""
+    w = arrays(block)
+    projections = sum(w[f"{attention}/{n}/kernel"].shape[0] * w[f"{attention}/{n}/kernel"].shape[2]
+                      + w[f"{attention}/{n}/bias"].shape[1] for n in ("query", "key", "value"))
+    _, key_dim, outputs = w[f"{attention}/attention_output/kernel"].shape
+    return projections + key_dim * outputs
+
+
+def neuron_params(block):
+    """A neuron: its column of the intermediate kernel, its bias and its output row."""
+    w = arrays(block)
+    return (w["feedforward_intermediate_dense/kernel"].shape[0] + 1
+            + w["feedforward_output_dense/kernel"].shape[1])
+
+
+def removed_params(block, kept_heads, kept_neurons):
+    """The parameters ``block`` loses when each attention ``a`` keeps ``kept_heads[a]`` heads
+    and the feed-forward keeps ``kept_neurons`` neurons, counted from the shapes."""
+    heads = {a: arrays(block)[f"{a}/value/kernel"].shape[1] for a in kept_heads}
+    lost = sum((heads[a] - kept) * head_params(block, a) for a, kept in kept_heads.items())
+    return lost + (block.intermediate_dim - kept_neurons) * neuron_params(block)
 
 
 def bert():
@@ -60,45 +127,90 @@ def bert_inputs(rng):
 
 
 def assert_same_outputs(model, other, inputs):
-    before, after = model(inputs), other(inputs)
-    for key in before:
-        expected = keras.ops.convert_to_numpy(before[key])
-        found = keras.ops.convert_to_numpy(after[key])
+    """Every output of ``other`` equals ``model``'s to 1e-5 of the largest output."""
+    before, after = keras.tree.flatten(model(inputs)), keras.tree.flatten(other(inputs))
+    assert len(before) == len(after)
+    for index, (expected, found) in enumerate(zip(before, after)):
+        expected = keras.ops.convert_to_numpy(expected)
+        found = keras.ops.convert_to_numpy(found)
         tolerance = 1e-5 * max(1.0, float(np.max(np.abs(expected))))
-        assert np.max(np.abs(expected - found)) <= tolerance, key
+        assert np.max(np.abs(expected - found)) <= tolerance, index
 
 
-def test_bert_loses_dead_feed_forward_neurons_exactly(tmp_path):
+def test_bert_loses_dead_heads_and_neurons_saves_loads_and_shrinks_again(tmp_path):
     rng = np.random.default_rng(0)
     model = bert()
     shrunk = ns.shrink(model)
     inputs = bert_inputs(rng)
     assert_same_outputs(model, shrunk, inputs)
     removed = sum(len(a) + len(b) for a, b in KILLED.values())
-    # A neuron is a column of the intermediate kernel, its bias and a row of the output kernel.
-    assert shrunk.count_params() == model.count_params() - removed * (2 * HIDDEN + 1)
+    # A neuron is a column of the intermediate kernel, its bias and a row of the output kernel;
+    # a head of 8 its query, key and value columns (32 x 8 each) and biases and 8 output rows.
+    head = 3 * (HIDDEN * 8 + 8) + 8 * HIDDEN
+    assert shrunk.count_params() == model.count_params() - removed * (2 * HIDDEN + 1) - head
     block = shrunk.get_layer("transformer_layer_0")
-    assert type(block) is keras_hub.layers.TransformerEncoder
-    assert (block.intermediate_dim, block.num_heads) == (59, 4)
-    assert shrunk.get_layer("transformer_layer_1").intermediate_dim == 62
+    assert type(block) is hub_blocks.HeadPrunedTransformerEncoder
+    assert (block.intermediate_dim, block.num_heads, block.key_dim) == (59, 3, 8)
+    stock = shrunk.get_layer("transformer_layer_1")  # every head alive: the stock class
+    assert type(stock) is keras_hub.layers.TransformerEncoder
+    assert (stock.intermediate_dim, stock.num_heads) == (62, 4)
     shrunk.save(tmp_path / "bert.keras")
-    assert_same_outputs(model, keras.models.load_model(tmp_path / "bert.keras"), inputs)
+    reloaded = keras.models.load_model(tmp_path / "bert.keras")
+    assert_same_outputs(model, reloaded, inputs)
+    block = reloaded.get_layer("transformer_layer_0")
+    kill_output_head(block, 0)
+    kill_neurons(block, incoming=[4])
+    again = ns.shrink(reloaded)
+    assert_same_outputs(reloaded, again, inputs)
+    found = again.get_layer("transformer_layer_0")
+    assert type(found) is hub_blocks.HeadPrunedTransformerEncoder
+    assert (found.num_heads, found.key_dim, found.intermediate_dim) == (2, 8, 58)
+    assert again.count_params() == reloaded.count_params() - head - (2 * HIDDEN + 1)
 
 
-def test_the_report_gives_why_neurons_went_and_why_dead_heads_stay():
+def random_bert(seed, blocks):
+    keras.utils.set_random_seed(seed)
+    model = keras_hub.models.BertBackbone(
+        vocabulary_size=50, num_layers=blocks, num_heads=4, hidden_dim=HIDDEN,
+        intermediate_dim=64, max_sequence_length=16)
+    rng = np.random.default_rng(seed)
+    for index in range(blocks):
+        kill_at_random(model.get_layer(f"transformer_layer_{index}"), "self_attention_layer", rng)
+    return model
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_bert_loses_heads_killed_at_random_exactly(seed):
+    model = random_bert(seed, blocks=4)
+    blocks = [model.get_layer(f"transformer_layer_{i}") for i in range(4)]
+    heads = [alive_heads(b, "self_attention_layer") for b in blocks]
+    neurons = [alive_neurons(b) for b in blocks]
+    assert min(heads) < 4 <= max(heads)  # a block loses heads, another keeps them all
+    shrunk = ns.shrink(model)
+    assert_same_outputs(model, shrunk, bert_inputs(np.random.default_rng(seed)))
+    for block, kept_heads, kept_neurons in zip(blocks, heads, neurons):
+        found = shrunk.get_layer(block.name)
+        assert (found.num_heads, found.intermediate_dim) == (kept_heads, kept_neurons)
+        assert type(found) is (keras_hub.layers.TransformerEncoder if kept_heads == 4
+                               else hub_blocks.HeadPrunedTransformerEncoder)
+        assert weights_by_path(found)["self_attention_layer/query/kernel"].shape[2] == 8
+    drop = sum(removed_params(b, {"self_attention_layer": h}, n)
+               for b, h, n in zip(blocks, heads, neurons))
+    assert shrunk.count_params() == model.count_params() - drop
+
+
+def test_the_report_gives_why_heads_and_neurons_went():
     lines = {r.name: r for r in ns.report(bert()).layers}
     line = lines["transformer_layer_0"]
-    assert (line.units, line.dead, line.kept) == (64, 5, 59)
-    assert line.reasons == {"zero incoming group": 2, "zero outgoing group": 3}
-    assert line.notes == [
-        "kept dead attention heads [2] of self_attention_layer: TransformerEncoder derives "
-        "key_dim = hidden_dim // num_heads, so a block with fewer heads computes another "
-        "function"]
-    assert lines["transformer_layer_1"].notes == []
+    # 4 heads, then 64 neurons: head 2 and 5 neurons are dead.
+    assert (line.units, line.dead, line.kept) == (68, 6, 62)
+    assert line.reasons == {"zero value group": 1, "zero incoming group": 2,
+                            "zero outgoing group": 3}
+    assert line.notes == [] and lines["transformer_layer_1"].notes == []
     # Attention (4 projections of 4 heads of 8 and scores over 1 position) plus the
     # feed-forward products, per position: the sequence length is not static.
     assert (line.macs_before, line.macs_after) == (4 * 8 * (4 * 32 + 2) + 2 * 32 * 64,
-                                                   4 * 8 * (4 * 32 + 2) + 2 * 32 * 59)
+                                                   3 * 8 * (4 * 32 + 2) + 2 * 32 * 59)
 
 
 def encoder_model(activation):
@@ -113,29 +225,67 @@ def test_a_zero_column_kills_a_neuron_only_when_the_activation_maps_zero_to_zero
     model = encoder_model(activation)
     kill_neurons(model.get_layer("block"), incoming=[0, 4], outgoing=[10])
     plan = ns.make_plan(model).layers["block"]
-    # sigmoid(0) = 1/2: a zero column still sends half its output row downstream.
-    assert plan.keep_units.tolist() == [u for u in range(24) if u not in (
+    # sigmoid(0) = 1/2: a zero column still sends half its output row downstream. Units 0
+    # and 1 are the two heads, then come the 24 neurons.
+    assert plan.keep_units.tolist() == [0, 1] + [2 + u for u in range(24) if u not in (
         [0, 4, 10] if activation == "relu" else [10])]
     shrunk = ns.shrink(model)
     x = np.random.default_rng(2).normal(size=(4, 6, 16)).astype("float32")
     np.testing.assert_allclose(shrunk(x), model(x), rtol=1e-5, atol=1e-6)
 
 
-def test_feed_forward_neurons_are_unit_groups_the_penalty_drives_to_zero():
+def described(group):
+    return sorted(f"{s.weight}{list(s.units)}:{s.role}" for s in group.slices)
+
+
+def test_heads_and_neurons_are_unit_groups_a_penalty_step_drives_to_zero():
     model = encoder_model("relu")
     groups = {g.name: g for g in ns.unit_groups(model)}
-    group = groups["block.intermediate[3]"]
-    assert sorted(f"{s.weight}{list(s.units)}:{s.role}" for s in group.slices) == [
+    assert described(groups["block.intermediate[3]"]) == [
         "feedforward_intermediate_dense/bias[3]:produces",
         "feedforward_intermediate_dense/kernel[3]:produces",
         "feedforward_output_dense/kernel[3]:carries"]
+    assert described(groups["block.heads[1]"]) == [
+        "self_attention_layer/attention_output/kernel[1]:carries"] + [
+        f"self_attention_layer/{n}/{w}[1]:produces" for n in ("key", "query", "value")
+        for w in ("bias", "kernel")]
     assert ns.add_penalty(model, ns.GroupLasso(1e3), over="unit_groups") == ["block"]
     model.compile(ns.ProximalSGD(0.1), "mse")
     x = np.random.default_rng(3).normal(size=(8, 6, 16)).astype("float32")
     model.train_on_batch(x, np.zeros((8, 3), "float32"))  # one prox step: every group is 0
+    assert (alive_heads(model.get_layer("block"), "self_attention_layer"),
+            alive_neurons(model.get_layer("block"))) == (0, 0)
     plan = ns.make_plan(model).layers["block"]
-    assert (plan.dead, len(plan.keep_units)) == (24, 1)
+    assert plan.dead == 26 and len(plan.keep_units) == 2  # one head, one neuron
+    assert plan.keep_units[0] < 2 <= plan.keep_units[1]
     assert plan.notes[0].startswith("kept (strongest) so the layer is not empty")
+    shrunk = ns.shrink(model)
+    np.testing.assert_allclose(shrunk(x), model(x), rtol=1e-5, atol=1e-6)
+    block = shrunk.get_layer("block")
+    assert (block.num_heads, block.key_dim, block.intermediate_dim) == (1, 8, 1)
+
+
+def test_prune_takes_the_weakest_bert_head():
+    keras.utils.set_random_seed(4)
+    model = keras_hub.models.BertBackbone(
+        vocabulary_size=50, num_layers=2, num_heads=4, hidden_dim=HIDDEN, intermediate_dim=64,
+        max_sequence_length=16)
+    block = model.get_layer("transformer_layer_0")
+    for path, weight in weights_by_path(block).items():
+        if path.startswith("self_attention_layer/") and path != (
+                "self_attention_layer/attention_output/bias"):
+            value = keras.ops.convert_to_numpy(weight).copy()
+            index = 1 if path.endswith("bias") or "output" in path else (slice(None), 1)
+            value[index] *= 0.01  # head 1: the weakest by far
+            weight.assign(value)
+    compact = ns.prune(model, widths={"transformer_layer_0.heads": 3})
+    head = head_params(block, "self_attention_layer")
+    kill_value_head(block, 1)  # the answer: head 1 silenced by hand
+    assert_same_outputs(model, compact, bert_inputs(np.random.default_rng(4)))
+    found = compact.get_layer("transformer_layer_0")
+    assert (found.num_heads, found.key_dim, found.intermediate_dim) == (3, 8, 64)
+    assert compact.get_layer("transformer_layer_1").num_heads == 4
+    assert compact.count_params() == model.count_params() - head
 
 
 def test_shrinking_while_training_removes_dead_neurons_and_records_them():
@@ -147,7 +297,7 @@ def test_shrinking_while_training_removes_dead_neurons_and_records_them():
     rng = np.random.default_rng(9)
     x, y = rng.normal(size=(16, 6, 16)), rng.normal(size=(16, 3))
     shrunk, history = ns.fit_with_shrinking(model, x, y, epochs=1, batch_size=8, verbose=0)
-    assert history.shrinks[0]["units"] == {"block": (24, 21)}
+    assert history.shrinks[0]["units"] == {"block": (26, 23)}  # 2 heads and 24 neurons
     assert shrunk.get_layer("block").intermediate_dim == 21
 
 
@@ -252,36 +402,63 @@ def test_a_gemma_penalty_step_keeps_one_head_and_one_neuron_per_block():
     np.testing.assert_allclose(shrunk(inputs), model(inputs), rtol=1e-5, atol=1e-6)
 
 
-def test_gpt2_decoder_blocks_lose_neurons_and_keep_heads():
-    keras.utils.set_random_seed(0)
-    model = keras_hub.models.GPT2Backbone(vocabulary_size=50, num_layers=2, num_heads=2,
-                                          hidden_dim=16, intermediate_dim=32,
+@pytest.mark.parametrize("seed", [3, 6])
+def test_gpt2_loses_heads_killed_at_random_exactly(seed, tmp_path):
+    keras.utils.set_random_seed(seed)
+    model = keras_hub.models.GPT2Backbone(vocabulary_size=50, num_layers=4, num_heads=4,
+                                          hidden_dim=HIDDEN, intermediate_dim=64,
                                           max_sequence_length=8)
-    block = weights_by_path(model.get_layer("transformer_layer_0"))
-    zero_entries(block["feedforward_output_dense/kernel"], [1, 4])
-    zero_entries(block["self_attention/value/kernel"], (slice(None), 1))
+    rng = np.random.default_rng(seed)
+    blocks = [model.get_layer(f"transformer_layer_{i}") for i in range(4)]
+    for block in blocks:
+        kill_at_random(block, "self_attention", rng)
+    heads = [alive_heads(b, "self_attention") for b in blocks]
+    neurons = [alive_neurons(b) for b in blocks]
+    assert min(heads) < 4 <= max(heads)  # a block loses heads, another keeps them all
     shrunk = ns.shrink(model)
-    inputs = gemma_inputs(np.random.default_rng(6))
-    np.testing.assert_allclose(shrunk(inputs), model(inputs), rtol=1e-5, atol=1e-6)
-    assert shrunk.count_params() == model.count_params() - 2 * (2 * 16 + 1)
-    line = next(r for r in ns.report(model).layers if r.name == "transformer_layer_0")
-    assert line.notes == [
-        "kept dead attention heads [1] of self_attention: TransformerDecoder derives key_dim = "
-        "hidden_dim // num_heads, so a block with fewer heads computes another function"]
+    inputs = gemma_inputs(rng)
+    assert_same_outputs(model, shrunk, inputs)
+    for block, kept_heads, kept_neurons in zip(blocks, heads, neurons):
+        found = shrunk.get_layer(block.name)
+        assert (found.num_heads, found.intermediate_dim) == (kept_heads, kept_neurons)
+        assert type(found) is (keras_hub.layers.TransformerDecoder if kept_heads == 4
+                               else hub_blocks.HeadPrunedTransformerDecoder)
+    drop = sum(removed_params(b, {"self_attention": h}, n)
+               for b, h, n in zip(blocks, heads, neurons))
+    assert shrunk.count_params() == model.count_params() - drop
+    shrunk.save(tmp_path / "gpt2.keras")
+    assert_same_outputs(model, keras.models.load_model(tmp_path / "gpt2.keras"), inputs)
 
 
-def test_a_decoder_with_cross_attention_loses_neurons_exactly():
+def test_a_decoder_loses_self_and_cross_attention_heads_apart(tmp_path):
     keras.utils.set_random_seed(2)
     source, target = keras.Input((5, 16)), keras.Input((4, 16))
     memory = keras_hub.layers.TransformerEncoder(24, 2, name="encoder")(source)
-    h = keras_hub.layers.TransformerDecoder(24, 2, name="decoder")(target, memory)
+    h = keras_hub.layers.TransformerDecoder(24, 4, name="decoder")(target, memory)
     model = keras.Model([source, target], L.Dense(3, name="head")(h))
-    kill_neurons(model.get_layer("decoder"), incoming=[0, 3], outgoing=[8])
+    block = model.get_layer("decoder")
+    assert {"decoder.heads[3]", "decoder.cross_heads[3]", "decoder.intermediate[23]"} <= {
+        g.name for g in ns.unit_groups(model)}
+    kill_neurons(block, incoming=[0, 3], outgoing=[8])
+    kill_value_head(block, 1, "self_attention")
+    kill_output_head(block, 0, "cross_attention")
+    kill_value_head(block, 2, "cross_attention")
+    kept = {a: alive_heads(block, a) for a in ("self_attention", "cross_attention")}
+    assert kept == {"self_attention": 3, "cross_attention": 2}
     shrunk = ns.shrink(model)
     rng = np.random.default_rng(7)
     inputs = [rng.normal(size=(2, 5, 16)), rng.normal(size=(2, 4, 16))]
     np.testing.assert_allclose(shrunk(inputs), model(inputs), rtol=1e-5, atol=1e-6)
-    assert shrunk.get_layer("decoder").intermediate_dim == 21
+    found = shrunk.get_layer("decoder")
+    assert type(found) is hub_blocks.HeadPrunedTransformerDecoder
+    assert (found.num_heads, found.cross_attention_num_heads, found.key_dim,
+            found.intermediate_dim) == (3, 2, 4, alive_neurons(block))
+    assert type(shrunk.get_layer("encoder")) is keras_hub.layers.TransformerEncoder
+    assert shrunk.count_params() == model.count_params() - removed_params(
+        block, kept, alive_neurons(block))
+    shrunk.save(tmp_path / "decoder.keras")
+    reloaded = keras.models.load_model(tmp_path / "decoder.keras")
+    np.testing.assert_allclose(reloaded(inputs), model(inputs), rtol=1e-5, atol=1e-6)
 
 
 def test_gemma_heads_stay_when_their_scale_depends_on_the_head_count():

@@ -52,7 +52,8 @@ class InternalUnitsSlicer(slicers.PinnedSlicer):
     ``internal_config(layer, keep)``; they may override ``internal_keep`` (which units stay: the
     alive ones, at least one) and ``internal_weights`` (by default every ``HeadSlice`` of the
     kept units), and may add ``internal_notes(layer, tol)`` (why dead units stay, for the plan)
-    and ``internal_macs(layer, input_shape, output_shape, keep=None)`` (their own MAC count).
+    and ``internal_macs(layer, input_shape, output_shape, keep=None)`` (their own MAC count), and
+    ``internal_class(layer, keep)`` (the class to rebuild it as, when not its own).
     """
 
     def role(self, layer):
@@ -102,14 +103,7 @@ class AttentionSlicer(InternalUnitsSlicer):
         """Every ``HeadSlice`` of internal unit ``unit``."""
         shared = self._shared(layer)
         queries = tuple(range(unit * shared, (unit + 1) * shared))
-        weights = weights_by_path(layer)
-        found = []
-        for path in _QUERY_KEY + _VALUE:
-            if path in weights:
-                units = queries if path.startswith("query") else (unit,)
-                found.append(HeadSlice(path, grouping.HEADS, grouping.INCOMING, units))
-        found.append(HeadSlice(_OUTPUT, grouping.HEAD_ROWS, grouping.OUTGOING, queries))
-        return found
+        return head_slices(weights_by_path(layer), unit, queries)
 
     def internal_status(self, layer, tol):
         """``(dead, reasons, strength)`` of every internal unit."""
@@ -133,6 +127,18 @@ class AttentionSlicer(InternalUnitsSlicer):
             config["num_heads"] = len(keep)
         return config
 
+
+def head_slices(paths, unit, queries, prefix=""):
+    """Every ``HeadSlice`` of key/value head ``unit`` and its query heads ``queries`` in an
+    attention whose weights are at ``prefix + path`` among ``paths`` (a layer holding the
+    attention names it by the prefix ``"<sublayer path>/"``)."""
+    found = []
+    for path in _QUERY_KEY + _VALUE:
+        if prefix + path in paths:
+            units = queries if path.startswith("query") else (unit,)
+            found.append(HeadSlice(prefix + path, grouping.HEADS, grouping.INCOMING, units))
+    found.append(HeadSlice(prefix + _OUTPUT, grouping.HEAD_ROWS, grouping.OUTGOING, queries))
+    return found
 
 
 def slice_norm(weights, head_slices, paths):
@@ -160,7 +166,7 @@ class GatedAttentionSlicer(AttentionSlicer):
         """The per-head factors the rewrite folds into the output rows."""
         return gating.head_scale(layer)
 
-    def internal_class(self, layer, scale=None):
+    def internal_class(self, layer, keep, scale=None):
         """The class of the rewritten layer: stock when the gates are folded (``scale``)."""
         return type(layer) if scale is None else keras.layers.MultiHeadAttention
 

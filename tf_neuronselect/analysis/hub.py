@@ -1,29 +1,42 @@
 """KerasHub's composite layers that the rewriter can read, registered on first use.
 
 keras_hub is optional: nothing here imports it until the registry meets a layer whose class is
-defined in keras_hub, so the package is installed and already loaded by then. KerasHub layers
-without a slicer here are unknown layers like any other: copied unchanged when no removable
-channel reaches them, refused by name otherwise.
+defined in keras_hub (or derives from one, as the blocks of layers/hub_blocks.py do), so the
+package is installed and already loaded by then. KerasHub layers without a slicer here are
+unknown layers like any other: copied unchanged when no removable channel reaches them, refused
+by name otherwise.
 """
 
 from tf_neuronselect.analysis.hub_gemma import GemmaBlockSlicer
-from tf_neuronselect.analysis.hub_transformer import FeedForwardBlockSlicer
+from tf_neuronselect.analysis.hub_transformer import Attention
+from tf_neuronselect.analysis.hub_transformer import TransformerBlockSlicer
+
+_ENCODER = TransformerBlockSlicer([Attention("self_attention_layer", "heads", "num_heads")])
+_DECODER = TransformerBlockSlicer([
+    Attention("self_attention", "heads", "num_heads"),
+    Attention("cross_attention", "cross_heads", "cross_attention_num_heads")])
 
 
 def is_hub_class(cls):
-    """Whether ``cls`` is defined in keras_hub."""
-    return getattr(cls, "__module__", "").split(".")[0] == "keras_hub"
+    """Whether ``cls`` is defined in keras_hub or derives from a class that is (a block that
+    lost heads, loaded in a fresh process, may be the first KerasHub layer the registry
+    meets)."""
+    return any(getattr(c, "__module__", "").split(".")[0] == "keras_hub"
+               for c in getattr(cls, "__mro__", ()))
 
 
 def hub_slicers():
-    """``{KerasHub layer class: slicer}``."""
+    """``{KerasHub layer class: slicer}``, this library's head-pruned blocks included."""
     import keras_hub  # noqa: PLC0415 (optional dependency: see the module docstring)
     # Not exported by keras_hub: its module path is the one of the pinned keras-hub 0.32.
     from keras_hub.src.models.gemma.gemma_decoder_block import GemmaDecoderBlock  # noqa: PLC0415
 
+    from tf_neuronselect.layers import hub_blocks  # noqa: PLC0415 (imports keras_hub)
+
     return {
-        keras_hub.layers.TransformerEncoder: FeedForwardBlockSlicer(["self_attention_layer"]),
-        keras_hub.layers.TransformerDecoder: FeedForwardBlockSlicer(["self_attention",
-                                                                      "cross_attention"]),
+        keras_hub.layers.TransformerEncoder: _ENCODER,
+        keras_hub.layers.TransformerDecoder: _DECODER,
+        hub_blocks.HeadPrunedTransformerEncoder: _ENCODER,
+        hub_blocks.HeadPrunedTransformerDecoder: _DECODER,
         GemmaDecoderBlock: GemmaBlockSlicer(),
     }

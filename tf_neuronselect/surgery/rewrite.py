@@ -142,8 +142,10 @@ def _sliced(operation, plan, args, kwargs, stock_only):
     if plan.keep_units is not None:
         scale = internal_scale_argument(plan)
         config = slicer.internal_config(operation, plan.keep_units, **scale)
-        if hasattr(slicer, "internal_class"):  # a gated attention folds into a stock one
-            cls = slicer.internal_class(operation, **scale)
+        # Another class than the layer's: a gated attention folds into a stock one, a KerasHub
+        # block that loses heads needs a head size its own class cannot be given.
+        if hasattr(slicer, "internal_class"):
+            cls = slicer.internal_class(operation, plan.keep_units, **scale)
     else:
         config = slicer.config(operation, keep_in, plan.keep_out)
     if stock_only:
