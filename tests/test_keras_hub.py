@@ -324,6 +324,56 @@ def test_the_package_imports_without_importing_keras_hub():
     assert found.stdout.strip() == "False"
 
 
+@pytest.mark.slow
+def test_a_model_whose_blocks_lost_heads_loads_once_hub_blocks_is_imported(tmp_path):
+    path = tmp_path / "bert.keras"
+    ns.shrink(bert()).save(path)
+    code = (f"import keras\npath = {str(path)!r}\n"
+            "try:\n    keras.models.load_model(path)\nexcept TypeError as error:\n"
+            "    print('refused:', 'HeadPrunedTransformerEncoder' in str(error))\n"
+            "import tf_neuronselect.layers.hub_blocks\n"
+            "print('loaded:', type(keras.models.load_model(path).get_layer("
+            "'transformer_layer_0')).__name__)\n")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True)
+    assert found.stdout.split() == ["refused:", "True", "loaded:", "HeadPrunedTransformerEncoder"]
+
+
+def test_a_head_pruned_block_has_the_stock_weights_with_fewer_heads_and_round_trips():
+    stock = keras_hub.layers.TransformerDecoder(24, 4, name="decoder")
+    pruned = hub_blocks.HeadPrunedTransformerDecoder(24, 3, key_dim=4,
+                                                     cross_attention_num_heads=2, name="decoder")
+    for block in (stock, pruned):
+        block(keras.Input((4, 16)), keras.Input((5, 16)))
+    shapes = {b: [(w.path, tuple(w.shape)) for w in b.weights] for b in (stock, pruned)}
+    # The same weights in the same order (no weights left of the attentions the stock build
+    # made), the attentions' head axes cut to 3 and 2 heads of 4.
+    heads = {"self_attention": 3, "cross_attention": 2}
+    expected = []
+    for path, shape in shapes[stock]:
+        attention = path.split("/")[1]
+        if attention in heads and len(shape) >= 2 and "output/bias" not in path:
+            axis = 0 if "attention_output" in path or len(shape) == 2 else 1
+            shape = shape[:axis] + (heads[attention],) + shape[axis + 1:]
+        expected.append((path, shape))
+    assert shapes[pruned] == expected
+    config = pruned.get_config()
+    assert (config["num_heads"], config["key_dim"], config["cross_attention_num_heads"]) == (
+        3, 4, 2)
+    again = hub_blocks.HeadPrunedTransformerDecoder.from_config(config)
+    assert again.built and again.get_config() == config
+    assert [tuple(w.shape) for w in again.weights] == [s for _, s in expected]
+
+
+def test_a_head_pruned_block_refuses_a_bad_head_size():
+    message = ("HeadPrunedTransformerEncoder: expected `key_dim` to be None or a positive int. "
+               "Received: key_dim=0. How to fix: pass e.g. key_dim=64.")
+    with pytest.raises(ValueError, match=exactly(message)):
+        hub_blocks.HeadPrunedTransformerEncoder(64, 4, key_dim=0)
+    with pytest.raises(TypeError, match="expected one of the classes"):
+        hub_blocks.head_pruned_class(keras.layers.Dense)
+
+
 def gemma():
     keras.utils.set_random_seed(0)
     return keras_hub.models.GemmaBackbone(
