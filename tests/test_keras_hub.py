@@ -288,17 +288,23 @@ def test_prune_takes_the_weakest_bert_head():
     assert compact.count_params() == model.count_params() - head
 
 
-def test_shrinking_while_training_removes_dead_neurons_and_records_them():
+def test_shrinking_while_training_removes_dead_heads_and_neurons_and_records_them():
     model = encoder_model("relu")
+    block = model.get_layer("block")
     # relu'(0) = 0 and relu(0) = 0: neither the column nor the output row gets a gradient, so
-    # these neurons stay dead under plain SGD.
-    kill_neurons(model.get_layer("block"), incoming=[2, 6, 9])
-    model.compile(keras.optimizers.SGD(0.01), "mse")
+    # these neurons stay dead; a head with zero values and zero output rows gets no gradient
+    # in either (each multiplies the other), so it stays dead too, under Adam as under SGD.
+    kill_neurons(block, incoming=[2, 6, 9])
+    kill_value_head(block, 1)
+    kill_output_head(block, 1)
+    model.compile(keras.optimizers.Adam(0.01), "mse")
     rng = np.random.default_rng(9)
     x, y = rng.normal(size=(16, 6, 16)), rng.normal(size=(16, 3))
-    shrunk, history = ns.fit_with_shrinking(model, x, y, epochs=1, batch_size=8, verbose=0)
-    assert history.shrinks[0]["units"] == {"block": (26, 23)}  # 2 heads and 24 neurons
-    assert shrunk.get_layer("block").intermediate_dim == 21
+    shrunk, history = ns.fit_with_shrinking(model, x, y, epochs=2, batch_size=8, verbose=0)
+    assert history.shrinks[0]["units"] == {"block": (26, 22)}  # 2 heads and 24 neurons
+    found = shrunk.get_layer("block")
+    assert (found.num_heads, found.intermediate_dim) == (1, 21)
+    assert type(found) is hub_blocks.HeadPrunedTransformerEncoder
 
 
 def test_vit_is_refused_by_name():
@@ -330,7 +336,8 @@ def test_a_model_whose_blocks_lost_heads_loads_once_hub_blocks_is_imported(tmp_p
     ns.shrink(bert()).save(path)
     code = (f"import keras\npath = {str(path)!r}\n"
             "try:\n    keras.models.load_model(path)\nexcept TypeError as error:\n"
-            "    print('refused:', 'HeadPrunedTransformerEncoder' in str(error))\n"
+            "    print('refused:', \"Could not locate class 'HeadPrunedTransformerEncoder'\" in "
+            "str(error))\n"
             "import tf_neuronselect.layers.hub_blocks\n"
             "print('loaded:', type(keras.models.load_model(path).get_layer("
             "'transformer_layer_0')).__name__)\n")
