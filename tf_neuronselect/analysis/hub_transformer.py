@@ -159,6 +159,7 @@ class TransformerBlockSlicer(InternalUnitsSlicer):
         return counts
 
     def keeps_every_head(self, layer, keep):
+        """Whether ``keep`` holds every head of every attention (the own class then fits)."""
         counts = self.kept_counts(layer, keep)
         return all(counts[p.label] == p.count for p in self.parts(layer) if p.attention)
 
