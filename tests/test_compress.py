@@ -55,6 +55,37 @@ def test_distillation_trains_the_student_and_leaves_the_teacher_trainable():
     assert record.phases and "val_loss" not in record.phases[-1]  # no validation data given
 
 
+def test_the_penalty_recipe_of_an_adam_model_takes_its_prox_in_adams_metric():
+    from tf_neuronselect.training import finetune
+
+    adam = finetune.optimizer_like(keras.optimizers.Adam(1e-3), 10, proximal=True)
+    sgd = finetune.optimizer_like(keras.optimizers.SGD(0.01, momentum=0.5), 10, proximal=True)
+    assert isinstance(adam, ns.ProximalAdam) and adam.adaptive_prox
+    assert isinstance(sgd, ns.ProximalSGD) and sgd.momentum == 0.5
+
+
+def test_the_adaptive_starting_strength_weighs_each_unit_by_its_mean_gradient_rms():
+    from tf_neuronselect.training.compression import starting_strength
+
+    model, _ = _trained()
+    (w1, b1), (w2, b2), (w3, _) = (model.get_layer(n).get_weights() for n in ("h1", "h2", "out"))
+    rng = np.random.default_rng(4)
+    rms = {w.path: rng.uniform(0.1, 2.0, size=w.shape) for w in model.trainable_weights}
+    r1, rb1, r2, rb2, r3, _ = (rms[w.path] for w in model.trainable_weights)
+    # A unit of h1: its kernel column and bias (penalized, their RMS the prox's metric), and its
+    # row of h2's kernel (in its norm only); of h2 likewise.
+    units = [(np.concatenate([w1[:, j], [b1[j]], w2[j]]), np.append(r1[:, j], rb1[j]))
+             for j in range(64)]
+    units += [(np.concatenate([w2[:, j], [b2[j]], w3[j]]), np.append(r2[:, j], rb2[j]))
+              for j in range(32)]
+    total_step = 0.5
+    plain = [np.linalg.norm(w) / (np.sqrt(r.size) * total_step) for w, r in units]
+    weighed = [p * r.mean() for p, (_, r) in zip(plain, units)]
+    assert starting_strength(model, 0.3, total_step) == pytest.approx(np.quantile(plain, 0.3))
+    assert starting_strength(model, 0.3, total_step, rms) == pytest.approx(
+        np.quantile(weighed, 0.3), rel=1e-6)
+
+
 def test_auto_takes_the_penalty_recipe_when_its_training_gets_enough_steps():
     from tf_neuronselect.training import compression as compress_module
 
@@ -68,7 +99,7 @@ def test_auto_takes_the_penalty_recipe_when_its_training_gets_enough_steps():
     assert compress_module._auto(compress_module.penalty_steps(data, many)) == "penalty"
     sgd, adam = keras.optimizers.SGD(0.01, momentum=0.9), keras.optimizers.Adam(1e-3)
     assert compress_module._auto(300, sgd) == "penalty"
-    assert compress_module._auto(300, adam) == "prune"  # its budget cannot steer in time
+    assert compress_module._auto(300, adam) == "prune"
     assert compress_module._auto(300, ns.ProximalAdam(1e-3)) == "prune"
     assert compress_module.prune_steps(0.1, 10) == 2 and compress_module.prune_steps(0.01, 10) == 4
     assert compress_module.prune_steps(0.01, 2) == 2  # never more steps than epochs

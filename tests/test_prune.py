@@ -281,3 +281,24 @@ def test_heads_and_neurons_share_one_global_ranking():
     heads = [compact.get_layer(f"att{b}").num_heads for b in (0, 1)]
     neurons = [compact.get_layer(f"mlp{b}a").units for b in (0, 1)]
     assert min(heads) < 4 and min(neurons) < 48
+
+
+def test_gradient_rms_is_the_root_mean_square_of_the_batch_gradients():
+    import tensorflow as tf
+
+    from tf_neuronselect.pruning.gradients import gradient_rms
+
+    model = _mlp_bn()
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 5)).astype("float32")  # batches of 128, 128 and 44
+    y = rng.integers(0, 3, size=300)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    squares = [np.zeros(w.shape) for w in model.trainable_weights]
+    for start in range(0, 300, 128):  # the independent gradients: TensorFlow's, batch by batch
+        with tf.GradientTape() as tape:
+            value = loss(y[start:start + 128], model(x[start:start + 128], training=True))
+        for total, g in zip(squares, tape.gradient(value, model.trainable_weights)):
+            total += g.numpy().astype(np.float64) ** 2
+    rms = gradient_rms(model, (x, y), loss)
+    for weight, total in zip(model.trainable_weights, squares):
+        np.testing.assert_allclose(rms[weight.path], np.sqrt(total / 3), rtol=1e-4, atol=1e-7)

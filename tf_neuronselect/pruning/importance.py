@@ -41,6 +41,22 @@ def group_importance(model, groups, kind="l2", data=None, loss=None):
     return np.array([abs(_taylor(layers, g, gradients)) for g in groups])
 
 
+def group_entry_means(model, groups, arrays, roles=None):
+    """The mean of ``arrays`` (``{variable path: array shaped like the variable}``, e.g. the
+    gradients' RMS) over each group's trainable entries (of its slices with a role in
+    ``roles``; all when None): one value per group."""
+    layers = {layer.name: layer for layer in own_layers(model)}
+    means = []
+    for group in groups:
+        slices = [s for s in group.slices if roles is None or s.role in roles]
+        entries = [slice_entries(arrays[v.path], s).ravel()
+                   for s in _trainable(layers, slices)
+                   for v in [groups_lib.find_weight(layers[s.layer], s.weight)]
+                   if v.path in arrays]
+        means.append(float(np.mean(np.concatenate(entries))) if entries else 0.0)
+    return np.array(means)
+
+
 def slice_entries(array, param_slice):
     """The entries of ``array`` (a weight's value) in ``param_slice``: ``(size, units)``."""
     matrix = grouping.unit_matrix(array, param_slice.layout, param_slice.side)

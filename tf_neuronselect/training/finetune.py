@@ -21,15 +21,21 @@ def base_rate(optimizer):
     return float(rate)
 
 
+def adam_like(optimizer):
+    """Whether ``optimizer`` keeps Adam's moments (its config has ``beta_1``)."""
+    return optimizer is not None and "beta_1" in optimizer.get_config()
+
+
 def optimizer_like(optimizer, steps, proximal=False):
     """A fresh optimizer of ``optimizer``'s kind (Adam-like or SGD-like; a proximal one when
-    ``proximal``) with its learning rate decaying to 1% over ``steps``."""
+    ``proximal``: ``ProximalAdam`` takes its prox in Adam's metric, see ``adaptive_prox``)
+    with its learning rate decaying to 1% over ``steps``."""
     config = optimizer.get_config()
     schedule = keras.optimizers.schedules.CosineDecay(base_rate(optimizer), max(1, steps),
                                                       alpha=0.01)
     if proximal:
-        if "beta_1" in config:
-            return ProximalAdam(schedule)
+        if adam_like(optimizer):
+            return ProximalAdam(schedule, adaptive_prox=True)
         return ProximalSGD(schedule, momentum=config.get("momentum", 0.9) or 0.9)
     config = dict(config, learning_rate=schedule)
     return type(optimizer).from_config(config)
