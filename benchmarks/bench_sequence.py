@@ -53,12 +53,15 @@ def plan(args):
             shares = config.QUICK_COMPRESS if args.quick else config.COMPRESS
             mine = [(study, arm, s) for arm, strengths in penalties[study] for s in strengths]
             mine += [(study, "compress", s) for s in shares[study]]
+            if not args.quick:
+                mine += [(study, "compress-penalty", s)
+                         for s in config.COMPRESS_PENALTY.get(study, ())]
         else:
             mine = [run for run in chosen if run[0] == study]
             if not mine:  # --runs names other studies only: no reference to train
                 continue
         long_dense = [(study, "dense-long", float(args.epochs[study] + args.compress_epochs[
-            study]))] if any(run[1] == "compress" for run in mine) else []
+            study]))] if any(run[1] in report.COMPRESS_ARMS for run in mine) else []
         runs += [(study, "dense", 0.0)] + long_dense + mine
     return runs
 
@@ -67,6 +70,7 @@ def settings(args, data):
     return {"seed": config.SEED, "epochs": args.epochs, "batch": config.BATCH,
             "learning_rate": config.LEARNING_RATE, "alpha": config.ALPHA,
             "prox_warmup_epochs": args.prox_warmup_epochs,
+            "mixed_head_strength": args.mixed_head_strength,
             "finetune_epochs": args.finetune_epochs,
             "finetune_lr": config.FINETUNE_LR,
             "compress_epochs": args.compress_epochs,
@@ -98,10 +102,11 @@ def train_all(runs, data, args, payload, directory):
     dense = {}
     for index, (study, arm, strength) in enumerate(runs, 1):
         log(_common.progress(index, len(runs), start) + f": {study} {arm} {strength:g}")
-        epochs = args.compress_epochs if arm == "compress" else args.finetune_epochs
+        epochs = args.compress_epochs if arm in report.COMPRESS_ARMS else args.finetune_epochs
         train_epochs = int(strength) if arm == "dense-long" else args.epochs[study]
         row, compact = training.run(study, arm, strength, data, train_epochs, directory,
-                                    epochs[study], dense.get(study), args.compress_method)
+                                    epochs[study], dense.get(study),
+                                    "penalty" if arm == "compress-penalty" else args.compress_method)
         if arm == "dense":
             dense[study] = compact
         log(describe(row))
@@ -155,6 +160,9 @@ def parse_args(argv=None):
     parser.add_argument("--prox-warmup-epochs", type=float, default=config.PROX_WARMUP_EPOCHS,
                         help=f"epochs over which the adaptive arm's prox is ramped in (default "
                              f"{config.PROX_WARMUP_EPOCHS}; 0: none)")
+    parser.add_argument("--mixed-head-strength", type=float, default=config.MIXED_HEAD_STRENGTH,
+                        help=f"the adaptive-mixed arm's group lasso on the heads (default "
+                             f"{config.MIXED_HEAD_STRENGTH:g})")
     parser.add_argument("--train-images", type=int, default=None,
                         help="a fixed random subset of the training images (default all)")
     args = parser.parse_args(argv)
@@ -178,6 +186,7 @@ def main(argv=None):
 
     args = parse_args(argv)
     config.PROX_WARMUP_EPOCHS = args.prox_warmup_epochs  # training.optimizer reads it
+    config.MIXED_HEAD_STRENGTH = args.mixed_head_strength  # training.attach reads it
     data = training.load_data(args.quick, args.train_images)
     runs = plan(args)
     directory = resultfiles.work_dir(args.name, args.quick)

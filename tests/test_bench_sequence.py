@@ -175,11 +175,12 @@ def test_runs_start_with_each_studys_dense_reference():
     only = bench_sequence.parse_args(["--studies", "lstm", "--epochs", "2"])
     assert [run[0] for run in bench_sequence.plan(only)] == ["lstm"] * (
         2 + sum(len(s) for _, s in bench_sequence.config.PENALTY_RUNS["lstm"]) + len(
-            bench_sequence.config.COMPRESS["lstm"]))
+            bench_sequence.config.COMPRESS["lstm"]) + len(
+            bench_sequence.config.COMPRESS_PENALTY["lstm"]))
     # The dense model trained as long as the compress runs: 2 + their epochs.
     assert bench_sequence.plan(only)[1] == (
         "lstm", "dense-long", 2.0 + bench_sequence.config.COMPRESS_EPOCHS["lstm"])
-    assert bench_sequence.plan(only)[-1][1] == "compress"
+    assert [run[1] for run in bench_sequence.plan(only)[-2:]] == ["compress", "compress-penalty"]
     assert only.epochs == {"vit": 2, "lstm": 2}
     quick = bench_sequence.parse_args(["--quick"])
     assert quick.finetune_epochs == {"vit": 0, "lstm": 0}
@@ -192,7 +193,8 @@ def test_runs_start_with_each_studys_dense_reference():
 
 @pytest.mark.parametrize("text, message", [
     ("gru:group-lasso:1", "STUDY one of vit, lstm and ARM one of group-lasso, "
-                          "sparse-group-lasso, adaptive-group-lasso, adaptive-gates, compress. "
+                          "sparse-group-lasso, adaptive-group-lasso, adaptive-gates, adaptive-mixed, "
+                          "compress, compress-penalty. "
                           "Received: "
                           "'gru:group-lasso:1'"),
     ("vit:dense:0", "Received: 'vit:dense:0'"),
@@ -256,12 +258,13 @@ def test_compress_runs_are_also_judged_against_the_dense_model_trained_as_long()
                for line in lines)
 
 
-def test_the_penalty_from_scratch_is_judged_apart_from_compress():
+@pytest.mark.parametrize("arm", ["compress", "compress-penalty"])
+def test_the_penalty_from_scratch_is_judged_apart_from_compress(arm):
     payload = _payload()
     payload["settings"]["compress_epochs"] = {"vit": 3, "lstm": 3}
     payload["settings"]["prox_warmup_epochs"] = 1
     payload["runs"][5]["arm"] = "adaptive-group-lasso"  # LSTM: 1.60% > 1.20% + 0.3
-    row = _compress_row("prune")
+    row = dict(_compress_row("prune"), arm=arm)
     payload["runs"].append(row)
     assert report.matched_run(payload, "lstm") is row
     assert report.scratch_run(payload, "lstm") is None

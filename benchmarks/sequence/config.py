@@ -60,10 +60,17 @@ FINETUNE_LR = 1e-3  # Adam, cosine-decayed to 1% over the fine-tuning
 # adaptive prox close MLP neurons and keep every head: l1 1e-3 MLP 128-123-106-81 (2.50%),
 # 3e-3 83-55-19-6 (2.47%, 69% of the MACs, 1.22x), 1e-2 12-1-1-1 (2.84%, 55%, 1.29x), 3e-2
 # 1-1-1-1 (2.85%, 1.30x): heads are what the group lasso takes first, so the two together
-# are the next thing to try for 2x from scratch.
+# make the adaptive-mixed arm: gates (L1, the strength column) on the MLP neurons and a group
+# lasso of MIXED_HEAD_STRENGTH on the heads. Single runs (2026-12-03; rerun with
+# --runs vit:adaptive-mixed:<l1> --mixed-head-strength <s>): heads 3e-4 with l1 3e-3 heads
+# 4-4-1-1, MLP 92-64-44-23 (2.59%, 55% of the MACs), with l1 1e-2 heads 4-4-4-1, MLP 18-4-1-1
+# (2.85%, 46%, 1.54x); heads 1e-3 with l1 1e-2 heads 4-1-1-1, MLP 32-21-11-7 (3.81%, 31%),
+# with l1 3e-2 heads 4-2-1-1, MLP 1-1-1-1 (4.15%, 28%, 2.21x).
 PROX_WARMUP_EPOCHS = 1
+MIXED_HEAD_STRENGTH = 3e-4  # the adaptive-mixed arm's group lasso on the heads
 PENALTY_RUNS = {
-    "vit": (("group-lasso", (0.2,)), ("adaptive-group-lasso", (3e-4, 5e-4, 1e-3))),
+    "vit": (("group-lasso", (0.2,)), ("adaptive-group-lasso", (3e-4, 5e-4, 1e-3)),
+            ("adaptive-mixed", (1e-2,))),
     "lstm": (("group-lasso", (0.2,)), ("adaptive-group-lasso", (5e-4, 7e-4, 1e-3)))}
 # `--quick`: a fixed 2k / 1k subset, one epoch (16 steps), no fine-tuning, one run per study,
 # strong enough that units die within those 16 steps (2026-12-03: ViT 10 removed two MLP
@@ -91,4 +98,9 @@ QUICK_PENALTY_RUNS = {"vit": (("group-lasso", (30.0,)),), "lstm": (("group-lasso
 COMPRESS = {"vit": (0.35, 0.3, 0.25), "lstm": (0.3, 0.2, 0.15)}
 COMPRESS_EPOCHS = {"vit": 6, "lstm": 10}
 COMPRESS_METHOD, COMPRESS_DISTILL = "prune", False
+# The penalty recipe next to it, at one share per study (its training under
+# ProximalAdam(adaptive_prox=True) since 2026-12-03). Single runs (2026-12-03, seed 0): LSTM 0.2
+# in 10 epochs 2.52% (1.97x; its penalty phase took the MACs to 37%, a prune the rest), 0.15
+# 2.63%; with SizeBudget(max_factor=4) 0.2 gave 2.48%, with a 4x starting strength 2.57%.
+COMPRESS_PENALTY = {"vit": (0.3,), "lstm": (0.2,)}
 QUICK_COMPRESS, QUICK_COMPRESS_EPOCHS = {"vit": (0.5,), "lstm": (0.5,)}, 1

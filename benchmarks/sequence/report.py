@@ -11,9 +11,14 @@ ARM_LABELS = {"dense": "dense (Adam)",
               "sparse-group-lasso": "sparse group lasso per unit group",
               "adaptive-group-lasso": "group lasso per unit group, prox in Adam's metric",
               "adaptive-gates": "gates on heads and MLP neurons (L1), prox in Adam's metric",
-              "compress": "ns.compress of the trained dense model (strength: MACs share)"}
+              "adaptive-mixed": "gates on MLP neurons (L1), group lasso on heads, Adam's metric",
+              "compress": "ns.compress of the trained dense model (strength: MACs share)",
+              "compress-penalty": "ns.compress(method=\"penalty\") of the trained dense "
+                                  "model (strength: MACs share)"}
 PENALIZED_ARMS = ("group-lasso", "sparse-group-lasso", "adaptive-group-lasso", "adaptive-gates",
-                  "compress")
+                  "adaptive-mixed", "compress", "compress-penalty")
+# The runs that start from the trained dense model (ns.compress), the rest penalize from scratch.
+COMPRESS_ARMS = ("compress", "compress-penalty")
 # Dense models: the reference every run is timed and judged against, and the same network
 # trained for as many epochs as the compress runs had in all (the fair reference for them).
 DENSE_ARMS = ("dense", "dense-long")
@@ -142,7 +147,7 @@ def equal_epochs_line(payload, study):
     if long_dense is None:
         return []
     limit = final_error(long_dense) + payload["settings"]["matched_points"]
-    runs = [r for r in shrinking_runs(payload, study) if r["arm"] == "compress"]
+    runs = [r for r in shrinking_runs(payload, study) if r["arm"] in COMPRESS_ARMS]
     chosen = fewest_macs_within(runs, limit)
     head = (f"- compress run within {payload['settings']['matched_points']:g} points of the "
             f"dense model trained as long ({long_dense['epochs']} epochs, "
@@ -159,13 +164,13 @@ def equal_epochs_line(payload, study):
 def scratch_run(payload, study):
     """The run trained with a penalty from scratch (every penalized arm but compress) with the
     fewest MACs within the matched error; None when none is."""
-    runs = [r for r in shrinking_runs(payload, study) if r["arm"] != "compress"]
+    runs = [r for r in shrinking_runs(payload, study) if r["arm"] not in COMPRESS_ARMS]
     return fewest_macs_within(runs, error_limit(payload, study))
 
 
 def from_scratch_line(payload, study):
     """Both targets for the runs penalized from scratch alone; [] when there are none."""
-    runs = [r for r in shrinking_runs(payload, study) if r["arm"] != "compress"]
+    runs = [r for r in shrinking_runs(payload, study) if r["arm"] not in COMPRESS_ARMS]
     if not runs:
         return []
     s = payload["settings"]
@@ -265,7 +270,7 @@ def _adaptive_text(payload, study):
 
 def _compress_text(payload, study):
     """What the compress runs did, when the study has any ("" otherwise)."""
-    runs = [r for r in payload["runs"] if r["study"] == study and r["arm"] == "compress"]
+    runs = [r for r in payload["runs"] if r["study"] == study and r["arm"] in COMPRESS_ARMS]
     if not runs:
         return ""
     epochs = payload["settings"]["compress_epochs"][study]

@@ -41,7 +41,9 @@ def inputs(study, images):
 def attach(model, arm, strength):
     """``(model, names)``: the model to train with the arm's penalty over every unit group
     (attention heads, MLP neurons, LSTM units), or ShrinkNets gates on every head and MLP
-    neuron (``adaptive-gates``: a gated copy), and the layers it covers."""
+    neuron (``adaptive-gates``: a gated copy), or gates on the MLP neurons and a group lasso
+    of MIXED_HEAD_STRENGTH on the heads (``adaptive-mixed``), and the layers it covers."""
+    import keras
     import tf_neuronselect as ns
 
     if arm == "dense":
@@ -49,6 +51,13 @@ def attach(model, arm, strength):
     if arm == "adaptive-gates":
         gated, gates = ns.add_gates(model, l1=strength, heads=True)
         return gated, sorted(gates)
+    if arm == "adaptive-mixed":  # gates on the MLP neurons, a group lasso on the heads
+        gated, gates = ns.add_gates(model, l1=strength)
+        attentions = [layer.name for layer in gated.layers
+                      if isinstance(layer, keras.layers.MultiHeadAttention)]
+        heads = ns.add_penalty(gated, ns.GroupLasso(config.MIXED_HEAD_STRENGTH),
+                               layers=attentions, over="unit_groups")
+        return gated, sorted(set(gates) | set(heads))
     penalty = {"group-lasso": lambda: ns.GroupLasso(strength),
                "adaptive-group-lasso": lambda: ns.GroupLasso(strength),
                "sparse-group-lasso": lambda: ns.SparseGroupLasso(strength, alpha=config.ALPHA)}
@@ -126,12 +135,12 @@ def run(study, arm, strength, data, epochs, directory, finetune_epochs=0, dense=
     """Trains one run; returns its row (``tflite_path``: its compact float32 TFLite file; the
     dense run exports the trained model as it is, the reference every run is timed against;
     the penalized runs' shrunk models are fine-tuned ``finetune_epochs`` first) and its
-    compact model. The "compress" arm starts from ``dense`` (the study's trained dense model):
+    compact model. The compress arms start from ``dense`` (the study's trained dense model):
     ``ns.compress(dense, macs=strength, epochs=finetune_epochs, method=method)``."""
     import tf_neuronselect as ns
 
     x_test = inputs(study, data.x_test)
-    if arm == "compress":
+    if arm in ("compress", "compress-penalty"):
         compact, row = compressed(study, strength, data, dense, finetune_epochs, method)
     elif arm == "dense-long":  # the dense recipe for ``epochs`` (its strength, the same number)
         compact, row = trained_and_shrunk(study, "dense", 0.0, data, epochs, 0)
