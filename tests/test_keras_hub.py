@@ -416,12 +416,20 @@ def test_vit_loses_heads_and_mlp_neurons_killed_at_random_exactly(seed, tmp_path
     assert_same_outputs(model, keras.models.load_model(tmp_path / "vit.keras"), x)
 
 
-def test_vit_without_class_token_or_patch_bias_copies_saves_and_loads(tmp_path):
-    model = vit(3, use_class_token=False, use_patch_bias=False)
-    shrunk = ns.shrink(model)  # nothing dead: every layer copied
+def test_vit_without_class_token_or_biases_shrinks_saves_and_loads(tmp_path):
+    model = vit(3, use_class_token=False, use_patch_bias=False, use_mha_bias=False,
+                use_mlp_bias=False)
+    first, second = (vit_weights(b) for b in vit_blocks(model))
+    zero_entries(first["mha/attention_output/kernel"], 0)  # head 0 of the first block
+    zero_entries(second["mlp/dense_2/kernel"], 3)  # neuron 3 of the second
+    shrunk = ns.shrink(model)
     x = images(3)
     assert_same_outputs(model, shrunk, x)
-    assert shrunk.count_params() == model.count_params()
+    found = [shrunk.get_layer(b.name) for b in vit_blocks(model)]
+    assert [(b.num_heads, b.mlp_dim) for b in found] == [(3, VIT_MLP), (VIT_HEADS, VIT_MLP - 1)]
+    # Without biases a head is its query, key and value columns (16 x 4 each) and its 4
+    # output rows of 16; a neuron its dense_1 column and dense_2 row (16 each).
+    assert shrunk.count_params() == model.count_params() - (3 * 64 + 64) - (16 + 16)
     config = shrunk.get_layer("vit_patching_and_embedding").get_config()
     assert (config["use_class_token"], config["use_patch_bias"]) == (False, False)
     assert "num_patches" not in config and "num_positions" not in config
@@ -430,6 +438,7 @@ def test_vit_without_class_token_or_patch_bias_copies_saves_and_loads(tmp_path):
     assert_same_outputs(model, reloaded, x)
     again = ns.shrink(reloaded)  # the stand-ins are read like the stock layers
     assert_same_outputs(model, again, x)
+    assert again.count_params() == shrunk.count_params()
 
 
 def test_the_report_gives_the_vit_blocks_units_and_multiply_adds():
@@ -523,6 +532,22 @@ def test_a_model_whose_blocks_lost_heads_loads_once_hub_blocks_is_imported(tmp_p
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True)
     assert found.stdout.split() == ["refused:", "True", "loaded:", "HeadPrunedTransformerEncoder"]
+
+
+@pytest.mark.slow
+def test_a_shrunk_vit_loads_in_a_fresh_process_once_hub_blocks_is_imported(tmp_path):
+    path = tmp_path / "vit.keras"
+    ns.shrink(vit(7)).save(path)
+    code = (f"import keras, numpy as np\npath = {str(path)!r}\n"
+            "try:\n    keras.models.load_model(path)\nexcept TypeError as error:\n"
+            "    print('refused:', \"Could not locate class 'SavableViTPatchingAndEmbedding'\" "
+            "in str(error))\n"
+            "import tf_neuronselect.layers.hub_blocks\n"
+            "model = keras.models.load_model(path)\n"
+            "print('loaded:', type(model.get_layer('transformer_block_1')).__name__)\n")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True)
+    assert found.stdout.split() == ["refused:", "True", "loaded:", "HeadPrunedViTEncoderBlock"]
 
 
 def test_a_head_pruned_block_has_the_stock_weights_with_fewer_heads_and_round_trips():
