@@ -503,6 +503,21 @@ def test_prune_takes_the_weakest_vit_head():
     assert compact.count_params() == model.count_params() - head
 
 
+def test_only_the_stock_vit_encoder_is_read_through():
+    from keras_hub.src.models.vit.vit_layers import ViTEncoder  # noqa: PLC0415 (not exported)
+
+    class Encoder(ViTEncoder):  # may call its blocks otherwise: an unknown layer
+        pass
+
+    keras.utils.set_random_seed(8)
+    inputs = keras.Input((17, 16))
+    outputs = {c: c(num_layers=1, num_heads=2, hidden_dim=16, mlp_dim=32, name="enc")(inputs)
+               for c in (ViTEncoder, Encoder)}
+    names = {c: [line.name for line in ns.report(keras.Model(inputs, o)).layers]
+             for c, o in outputs.items()}
+    assert names == {ViTEncoder: ["transformer_block_1", "ln"], Encoder: ["enc"]}
+
+
 def test_a_head_pruned_vit_block_refuses_a_bad_head_size():
     message = ("HeadPrunedViTEncoderBlock: expected `key_dim` to be None or a positive int. "
                "Received: key_dim=-2. How to fix: pass e.g. key_dim=64.")
