@@ -1,8 +1,8 @@
 """KerasHub backbones: BERT's and GPT-2's blocks lose dead heads and feed-forward neurons
 exactly (a block that loses heads becomes a HeadPrunedTransformerEncoder / ...Decoder, which
-saves, loads and shrinks again), Gemma's blocks lose dead heads and neurons, KerasHub's layers
-are registered only when met, and a layer that cannot be rebuilt from its config (ViT's
-patching) is refused by name."""
+saves, loads and shrinks again), Gemma's blocks lose dead heads and neurons, ViT's blocks lose
+dead heads and MLP neurons (its encoder read through, its patching and blocks rebuilt as
+stand-ins that save and load), and KerasHub's layers are registered only when met."""
 
 import subprocess
 import sys
@@ -307,19 +307,222 @@ def test_shrinking_while_training_removes_dead_heads_and_neurons_and_records_the
     assert type(found) is hub_blocks.HeadPrunedTransformerEncoder
 
 
-def test_vit_is_refused_by_name():
-    model = keras_hub.models.ViTBackbone(image_shape=(16, 16, 3), patch_size=4, num_layers=1,
-                                         num_heads=2, hidden_dim=16, mlp_dim=32)
-    message = (
-        "Cannot rebuild layer 'vit_patching_and_embedding' (keras_hub.src.models.vit."
-        "vit_layers.ViTPatchingAndEmbedding) from its own config. Expected a layer class whose "
-        "from_config(get_config()) builds it again. Received: ValueError: Unrecognized keyword "
-        "arguments passed to ViTPatchingAndEmbedding: {'num_patches': 16, 'num_positions': 17}."
-        " How to fix: give ViTPatchingAndEmbedding a get_config() that returns only arguments "
-        "of its __init__ (or a from_config that drops the others): the rewrite copies every "
-        "layer through its config, so until then it cannot rewrite a model holding this layer.")
-    with pytest.raises(TypeError, match=exactly(message)):
-        ns.shrink(model)
+VIT_HEADS, VIT_KEY_DIM, VIT_MLP = 4, 4, 32
+
+
+def vit(seed, **kwargs):
+    keras.utils.set_random_seed(seed)
+    return keras_hub.models.ViTBackbone(
+        image_shape=(16, 16, 3), patch_size=4, num_layers=2, num_heads=VIT_HEADS,
+        hidden_dim=VIT_HEADS * VIT_KEY_DIM, mlp_dim=VIT_MLP, **kwargs)
+
+
+def vit_blocks(model):
+    return list(model.get_layer("vit_encoder").encoder_layers)
+
+
+def vit_weights(block):
+    """``{path inside the block: variable}``: a ViT block lives inside the encoder, so its
+    weights' paths start with the encoder's name too."""
+    prefix = f"{block.path}/"
+    return {w.path[len(prefix):]: w for w in block.weights}
+
+
+def vit_arrays(block):
+    return {p: keras.ops.convert_to_numpy(w) for p, w in vit_weights(block).items()}
+
+
+def kill_vit_at_random(block, rng, heads=True):
+    """Kills up to all heads but one at random (value slices or output rows) and six MLP
+    neurons (three by their dense_1 column and bias, three by their dense_2 row)."""
+    weights = vit_weights(block)
+    for head in rng.choice(VIT_HEADS, rng.integers(0, VIT_HEADS) if heads else 0, replace=False):
+        if rng.random() < 0.5:
+            zero_entries(weights["mha/value/kernel"], (slice(None), head))
+            zero_entries(weights["mha/value/bias"], head)
+        else:
+            zero_entries(weights["mha/attention_output/kernel"], head)
+    neurons = rng.choice(VIT_MLP, 6, replace=False)
+    for neuron in neurons[:3]:
+        zero_entries(weights["mlp/dense_1/kernel"], (slice(None), neuron))
+        zero_entries(weights["mlp/dense_1/bias"], neuron)
+    zero_entries(weights["mlp/dense_2/kernel"], neurons[3:])
+
+
+def vit_alive(block):
+    """``(heads, neurons)`` alive, read from the weights: a head with nonzero value slices and
+    output rows, a neuron with a nonzero dense_1 column or bias (gelu(0) = 0) and dense_2 row."""
+    w = vit_arrays(block)
+    value = (np.abs(w["mha/value/kernel"]).sum(axis=(0, 2))
+             + np.abs(w["mha/value/bias"]).sum(axis=1))
+    output = np.abs(w["mha/attention_output/kernel"]).sum(axis=(1, 2))
+    incoming = np.abs(w["mlp/dense_1/kernel"]).sum(axis=0) + np.abs(w["mlp/dense_1/bias"])
+    outgoing = np.abs(w["mlp/dense_2/kernel"]).sum(axis=1)
+    return int(np.sum((value > 0) & (output > 0))), int(np.sum((incoming > 0) & (outgoing > 0)))
+
+
+def vit_removed_params(block, kept_heads, kept_neurons):
+    """The parameters ``block`` loses, from its weights' shapes: a head is its query, key and
+    value kernel and bias slices and its output rows; a neuron its dense_1 column and bias and
+    its dense_2 row."""
+    w = vit_arrays(block)
+    head = sum(w[f"mha/{n}/kernel"].shape[0] * w[f"mha/{n}/kernel"].shape[2]
+               + w[f"mha/{n}/bias"].shape[1] for n in ("query", "key", "value"))
+    head += int(np.prod(w["mha/attention_output/kernel"].shape[1:]))
+    neuron = w["mlp/dense_1/kernel"].shape[0] + 1 + w["mlp/dense_2/kernel"].shape[1]
+    return (VIT_HEADS - kept_heads) * head + (VIT_MLP - kept_neurons) * neuron
+
+
+def images(seed, count=3):
+    return np.random.default_rng(seed).normal(size=(count, 16, 16, 3)).astype("float32")
+
+
+def snapshot(model):
+    return [keras.ops.convert_to_numpy(w).copy() for w in model.weights]
+
+
+def assert_untouched(model, before):
+    after = snapshot(model)
+    assert len(after) == len(before)
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_vit_loses_heads_and_mlp_neurons_killed_at_random_exactly(seed, tmp_path):
+    model = vit(seed)
+    rng = np.random.default_rng(seed)
+    blocks = vit_blocks(model)
+    for block in blocks:
+        kill_vit_at_random(block, rng)
+    alive = [vit_alive(b) for b in blocks]
+    assert min(h for h, _ in alive) < VIT_HEADS  # some block loses heads
+    before = snapshot(model)
+    shrunk = ns.shrink(model)
+    x = images(seed)
+    assert_same_outputs(model, shrunk, x)
+    for block, (heads, neurons) in zip(blocks, alive):
+        found = shrunk.get_layer(block.name)
+        assert type(found) is hub_blocks.HeadPrunedViTEncoderBlock
+        assert (found.num_heads, found.key_dim, found.mlp_dim) == (heads, VIT_KEY_DIM, neurons)
+    drop = sum(vit_removed_params(b, *counts) for b, counts in zip(blocks, alive))
+    assert shrunk.count_params() == model.count_params() - drop
+    patching = shrunk.get_layer("vit_patching_and_embedding")
+    assert type(patching) is hub_blocks.SavableViTPatchingAndEmbedding
+    for weight in shrunk.weights:  # the compact model owns its weights
+        weight.assign(keras.ops.zeros_like(weight))
+    assert_untouched(model, before)
+    shrunk = ns.shrink(model)
+    shrunk.save(tmp_path / "vit.keras")
+    assert_same_outputs(model, keras.models.load_model(tmp_path / "vit.keras"), x)
+
+
+def test_vit_without_class_token_or_biases_shrinks_saves_and_loads(tmp_path):
+    model = vit(3, use_class_token=False, use_patch_bias=False, use_mha_bias=False,
+                use_mlp_bias=False)
+    first, second = (vit_weights(b) for b in vit_blocks(model))
+    zero_entries(first["mha/attention_output/kernel"], 0)  # head 0 of the first block
+    zero_entries(second["mlp/dense_2/kernel"], 3)  # neuron 3 of the second
+    shrunk = ns.shrink(model)
+    x = images(3)
+    assert_same_outputs(model, shrunk, x)
+    found = [shrunk.get_layer(b.name) for b in vit_blocks(model)]
+    assert [(b.num_heads, b.mlp_dim) for b in found] == [(3, VIT_MLP), (VIT_HEADS, VIT_MLP - 1)]
+    # Without biases a head is its query, key and value columns (16 x 4 each) and its 4
+    # output rows of 16; a neuron its dense_1 column and dense_2 row (16 each).
+    assert shrunk.count_params() == model.count_params() - (3 * 64 + 64) - (16 + 16)
+    config = shrunk.get_layer("vit_patching_and_embedding").get_config()
+    assert (config["use_class_token"], config["use_patch_bias"]) == (False, False)
+    assert "num_patches" not in config and "num_positions" not in config
+    shrunk.save(tmp_path / "vit.keras")
+    reloaded = keras.models.load_model(tmp_path / "vit.keras")
+    assert_same_outputs(model, reloaded, x)
+    again = ns.shrink(reloaded)  # the stand-ins are read like the stock layers
+    assert_same_outputs(model, again, x)
+    assert again.count_params() == shrunk.count_params()
+
+
+def test_the_report_gives_the_vit_blocks_units_and_multiply_adds():
+    model = vit(4)
+    first = vit_weights(vit_blocks(model)[0])
+    zero_entries(first["mha/attention_output/kernel"], 3)
+    zero_entries(first["mlp/dense_1/kernel"], (slice(None), 5))
+    zero_entries(first["mlp/dense_1/bias"], 5)
+    lines = {r.name: r for r in ns.report(model).layers}
+    line = lines["transformer_block_1"]
+    assert (line.units, line.dead, line.kept) == (VIT_HEADS + VIT_MLP, 2, VIT_HEADS + VIT_MLP - 2)
+    assert line.reasons == {"zero output rows": 1, "zero incoming group": 1}
+    # 17 positions (16 patches and the class token) of width 16: per head, four projections of
+    # 16 x 4 and scores and weighted sums over 17 positions; per neuron, two products of 16.
+    steps, dim = 17, 16
+    attention, mlp = steps * VIT_KEY_DIM * (4 * dim + 2 * steps), 2 * steps * dim
+    assert (line.macs_before, line.macs_after) == (4 * attention + 32 * mlp,
+                                                   3 * attention + 31 * mlp)
+    assert lines["transformer_block_2"].dead == 0
+
+
+def test_a_vit_penalty_step_drives_heads_and_neurons_to_zero():
+    model = vit(5)
+    groups = {g.name: g for g in ns.unit_groups(model)}
+    assert described(groups["transformer_block_2.heads[1]"]) == [
+        "mha/attention_output/kernel[1]:carries"] + [
+        f"mha/{n}/{w}[1]:produces" for n in ("key", "query", "value") for w in ("bias", "kernel")]
+    assert described(groups["transformer_block_1.intermediate[7]"]) == [
+        "mlp/dense_1/bias[7]:produces", "mlp/dense_1/kernel[7]:produces",
+        "mlp/dense_2/kernel[7]:carries"]
+    assert sorted(ns.add_penalty(model, ns.GroupLasso(1e3), over="unit_groups")) == [
+        "transformer_block_1", "transformer_block_2"]
+    model.compile(ns.ProximalSGD(0.1), "mse")
+    x = images(5, count=2)
+    model.train_on_batch(x, np.zeros((2, 17, 16), "float32"))  # one prox step: every group is 0
+    assert [vit_alive(b) for b in vit_blocks(model)] == [(0, 0), (0, 0)]
+    plan = ns.make_plan(model).layers["transformer_block_1"]
+    assert plan.dead == VIT_HEADS + VIT_MLP and len(plan.keep_units) == 2  # a head, a neuron
+    shrunk = ns.shrink(model)
+    assert_same_outputs(model, shrunk, x)
+    found = shrunk.get_layer("transformer_block_2")
+    assert (found.num_heads, found.key_dim, found.mlp_dim) == (1, VIT_KEY_DIM, 1)
+
+
+def test_prune_takes_the_weakest_vit_head():
+    model = vit(6)
+    block = vit_blocks(model)[0]
+    for path, weight in vit_weights(block).items():
+        if path.startswith("mha/") and path != "mha/attention_output/bias":
+            value = keras.ops.convert_to_numpy(weight).copy()
+            index = 2 if path.endswith("bias") or "output" in path else (slice(None), 2)
+            value[index] *= 0.01  # head 2: the weakest by far
+            weight.assign(value)
+    compact = ns.prune(model, widths={"transformer_block_1.heads": 3})
+    head = vit_removed_params(block, VIT_HEADS - 1, VIT_MLP)
+    zero_entries(vit_weights(block)["mha/value/kernel"], (slice(None), 2))  # the answer
+    zero_entries(vit_weights(block)["mha/value/bias"], 2)
+    assert_same_outputs(model, compact, images(6))
+    found = compact.get_layer("transformer_block_1")
+    assert (found.num_heads, found.key_dim, found.mlp_dim) == (3, VIT_KEY_DIM, VIT_MLP)
+    assert compact.get_layer("transformer_block_2").num_heads == VIT_HEADS
+    assert compact.count_params() == model.count_params() - head
+
+
+def test_only_the_stock_vit_encoder_is_read_through():
+    from keras_hub.src.models.vit.vit_layers import ViTEncoder  # noqa: PLC0415 (not exported)
+
+    class Encoder(ViTEncoder):  # may call its blocks otherwise: an unknown layer
+        pass
+
+    keras.utils.set_random_seed(8)
+    inputs = keras.Input((17, 16))
+    outputs = {c: c(num_layers=1, num_heads=2, hidden_dim=16, mlp_dim=32, name="enc")(inputs)
+               for c in (ViTEncoder, Encoder)}
+    names = {c: [line.name for line in ns.report(keras.Model(inputs, o)).layers]
+             for c, o in outputs.items()}
+    assert names == {ViTEncoder: ["transformer_block_1", "ln"], Encoder: ["enc"]}
+
+
+def test_a_head_pruned_vit_block_refuses_a_bad_head_size():
+    message = ("HeadPrunedViTEncoderBlock: expected `key_dim` to be None or a positive int. "
+               "Received: key_dim=-2. How to fix: pass e.g. key_dim=64.")
+    with pytest.raises(ValueError, match=exactly(message)):
+        hub_blocks.HeadPrunedViTEncoderBlock(2, 16, 32, key_dim=-2)
 
 
 @pytest.mark.slow
@@ -344,6 +547,22 @@ def test_a_model_whose_blocks_lost_heads_loads_once_hub_blocks_is_imported(tmp_p
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True)
     assert found.stdout.split() == ["refused:", "True", "loaded:", "HeadPrunedTransformerEncoder"]
+
+
+@pytest.mark.slow
+def test_a_shrunk_vit_loads_in_a_fresh_process_once_hub_blocks_is_imported(tmp_path):
+    path = tmp_path / "vit.keras"
+    ns.shrink(vit(7)).save(path)
+    code = (f"import keras, numpy as np\npath = {str(path)!r}\n"
+            "try:\n    keras.models.load_model(path)\nexcept TypeError as error:\n"
+            "    print('refused:', \"Could not locate class 'SavableViTPatchingAndEmbedding'\" "
+            "in str(error))\n"
+            "import tf_neuronselect.layers.hub_blocks\n"
+            "model = keras.models.load_model(path)\n"
+            "print('loaded:', type(model.get_layer('transformer_block_1')).__name__)\n")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True)
+    assert found.stdout.split() == ["refused:", "True", "loaded:", "HeadPrunedViTEncoderBlock"]
 
 
 def test_a_head_pruned_block_has_the_stock_weights_with_fewer_heads_and_round_trips():

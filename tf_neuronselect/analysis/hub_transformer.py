@@ -20,6 +20,7 @@ the head size. Its input and output channels (the residual stream) stay.
 """
 
 import collections
+import operator
 
 import keras
 import numpy as np
@@ -37,15 +38,19 @@ from tf_neuronselect.utils.arrays import to_numpy
 ZERO_INCOMING = "zero incoming group"
 ZERO_OUTGOING = "zero outgoing group"
 NEURONS = "intermediate"
-_KERNEL_IN = "feedforward_intermediate_dense/kernel"
-_BIAS_IN = "feedforward_intermediate_dense/bias"
-_KERNEL_OUT = "feedforward_output_dense/kernel"
 
 # An attention sublayer of a block: its path inside the block, the label of its heads, and the
 # config argument of HeadPrunedTransformerEncoder / ...Decoder that counts them.
 Attention = collections.namedtuple("Attention", "path label config_key")
 # A kind of unit of one block: its label, its attention (None for the neurons), its count.
 Part = collections.namedtuple("Part", "label attention count")
+# The feed-forward of a block: its weights' paths inside the block (the bias may be absent),
+# the attribute (and config argument) counting its neurons, and its activation, read from the
+# block.
+FeedForward = collections.namedtuple("FeedForward", "kernel_in bias_in kernel_out size activation")
+HUB_FEEDFORWARD = FeedForward(
+    "feedforward_intermediate_dense/kernel", "feedforward_intermediate_dense/bias",
+    "feedforward_output_dense/kernel", "intermediate_dim", operator.attrgetter("activation"))
 
 
 def maps_zero_to_zero(activation):
@@ -68,11 +73,12 @@ def head_status(weights, attention, count, tol):
     return dead, reasons, strength
 
 
-def neuron_status(weights, activation, count, tol):
+def neuron_status(weights, feedforward, activation, count, tol):
     """``(dead, reasons, strength)`` of a block's ``count`` feed-forward neurons."""
-    slices = [neuron_slices(u) for u in range(count)]
-    incoming = np.array([slice_norm(weights, s, (_KERNEL_IN, _BIAS_IN)) for s in slices])
-    outgoing = np.array([slice_norm(weights, s, (_KERNEL_OUT,)) for s in slices])
+    slices = [neuron_slices(feedforward, u, weights) for u in range(count)]
+    incoming = np.array([slice_norm(weights, s, (feedforward.kernel_in, feedforward.bias_in))
+                         for s in slices])
+    outgoing = np.array([slice_norm(weights, s, (feedforward.kernel_out,)) for s in slices])
     silent = (incoming <= tol) & maps_zero_to_zero(activation)
     dead = silent | (outgoing <= tol)
     reasons = [None if not d else (ZERO_INCOMING if s else ZERO_OUTGOING)
@@ -80,29 +86,31 @@ def neuron_status(weights, activation, count, tol):
     return list(dead), reasons, list(incoming * outgoing)
 
 
-def neuron_slices(neuron):
-    """Every ``HeadSlice`` of feed-forward neuron ``neuron``: what produces it, then the row
-    reading it."""
-    return [HeadSlice(_KERNEL_IN, grouping.STANDARD, grouping.INCOMING, (neuron,)),
-            HeadSlice(_BIAS_IN, grouping.STANDARD, grouping.INCOMING, (neuron,)),
-            HeadSlice(_KERNEL_OUT, grouping.STANDARD, grouping.OUTGOING, (neuron,))]
+def neuron_slices(feedforward, neuron, paths):
+    """Every ``HeadSlice`` of feed-forward neuron ``neuron`` among the weights ``paths`` of
+    its block: what produces it, then the row reading it."""
+    found = [HeadSlice(feedforward.kernel_in, grouping.STANDARD, grouping.INCOMING, (neuron,)),
+             HeadSlice(feedforward.bias_in, grouping.STANDARD, grouping.INCOMING, (neuron,)),
+             HeadSlice(feedforward.kernel_out, grouping.STANDARD, grouping.OUTGOING, (neuron,))]
+    return [s for s in found if s.path in paths]
 
 
 class TransformerBlockSlicer(InternalUnitsSlicer):
     """A KerasHub transformer block: heads and feed-forward neurons removed inside, channels
     kept. ``attentions`` are its ``Attention`` sublayers (a decoder's cross-attention exists
-    only when it was called with an encoder sequence). Units are the heads of each attention
-    the block built, in order, then the neurons."""
+    only when it was called with an encoder sequence), ``feedforward`` its ``FeedForward``.
+    Units are the heads of each attention the block built, in order, then the neurons."""
 
-    def __init__(self, attentions):
+    def __init__(self, attentions, feedforward=HUB_FEEDFORWARD):
         self.attentions = tuple(attentions)
+        self.feedforward = feedforward
 
     def parts(self, layer):
         """The block's ``Part``s, in unit order."""
         shapes = {p: tuple(w.shape) for p, w in weights_by_path(layer).items()}
         found = [Part(a.label, a, shapes[f"{a.path}/query/kernel"][1]) for a in self.attentions
                  if f"{a.path}/query/kernel" in shapes]
-        return found + [Part(NEURONS, None, int(layer.intermediate_dim))]
+        return found + [Part(NEURONS, None, int(getattr(layer, self.feedforward.size)))]
 
     def _locate(self, layer, unit):
         """``(part, index inside it)`` of internal unit ``unit``."""
@@ -122,17 +130,19 @@ class TransformerBlockSlicer(InternalUnitsSlicer):
     def unit_slices(self, layer, unit):
         """Every ``HeadSlice`` of internal unit ``unit`` (a head or a neuron)."""
         part, index = self._locate(layer, unit)
+        paths = weights_by_path(layer)
         if part.attention is None:
-            return neuron_slices(index)
-        return head_slices(weights_by_path(layer), index, (index,), f"{part.attention.path}/")
+            return neuron_slices(self.feedforward, index, paths)
+        return head_slices(paths, index, (index,), f"{part.attention.path}/")
 
     def internal_status(self, layer, tol):
         """``(dead, reasons, strength)`` of every head, then every neuron."""
         weights = {p: to_numpy(w) for p, w in weights_by_path(layer).items()}
+        activation = self.feedforward.activation(layer)
         dead, reasons, strength = [], [], []
         for part in self.parts(layer):
             if part.attention is None:
-                found = neuron_status(weights, layer.activation, part.count, tol)
+                found = neuron_status(weights, self.feedforward, activation, part.count, tol)
             else:
                 found = head_status(weights, part.attention, part.count, tol)
             for total, values in zip((dead, reasons, strength), found):
@@ -174,7 +184,7 @@ class TransformerBlockSlicer(InternalUnitsSlicer):
     def internal_config(self, layer, keep):
         config = layer.get_config()
         counts = self.kept_counts(layer, keep)
-        config["intermediate_dim"] = counts[NEURONS]
+        config[self.feedforward.size] = counts[NEURONS]
         if not self.keeps_every_head(layer, keep):
             parts = [p for p in self.parts(layer) if p.attention]
             config.update({p.attention.config_key: counts[p.label] for p in parts})

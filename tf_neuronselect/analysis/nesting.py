@@ -2,7 +2,9 @@
 KerasHub task around its backbone) are read through: ``inline_nested_models`` returns one flat
 functional model that calls the inner models' own layers directly. A ``Bidirectional`` wrapper
 is read through the same way: its forward and backward layers, the backward output flipped
-back in time (``ops.flip``), merged by a stock layer as its ``merge_mode`` says.
+back in time (``ops.flip``), merged by a stock layer as its ``merge_mode`` says. A KerasHub
+composite layer that only calls its sublayers one after the other (ViT's encoder: hub.py's
+``chain``) is read through as those sublayers.
 
 The flat model shares every layer object (and so every variable) with the original, so what
 the analysis finds about its layers holds for the original model, and ``shrink`` builds a flat
@@ -15,6 +17,7 @@ import collections
 
 import keras
 
+from tf_neuronselect.analysis import hub
 from tf_neuronselect.utils import keras_private
 
 
@@ -24,6 +27,7 @@ _MERGES = {"concat": keras.layers.Concatenate, "sum": keras.layers.Add,
 
 def has_nested_models(functional):
     return any(isinstance(node.operation, (keras.Model, keras.layers.Bidirectional))
+               or hub.chain(node.operation) is not None
                for node in keras_private.nodes_in_order(functional))
 
 
@@ -59,6 +63,8 @@ def _call(operation, args, kwargs):
         return _inline(operation, args, kwargs)
     if isinstance(operation, keras.layers.Bidirectional):
         return _inline_bidirectional(operation, args, kwargs)
+    if hub.chain(operation) is not None:
+        return _inline_chain(operation, args, kwargs)
     if not isinstance(operation, keras.layers.Layer):
         return type(operation).from_config(operation.get_config())(*args, **kwargs)
     return operation(*args, **kwargs)
@@ -103,6 +109,20 @@ def _inline_bidirectional(wrapper, args, kwargs):
     return merge([forward, backward])
 
 
+def _inline_chain(layer, args, kwargs):
+    """Calls the sublayers of ``layer`` (hub.py's ``chain``) one after the other on its input."""
+    unexpected = sorted(k for k, v in kwargs.items() if k != "training" and v is not None)
+    if len(args) != 1 or unexpected:
+        raise ValueError(
+            f"Expected layer '{layer.name}' ({type(layer).__name__}) to be called on one "
+            f"tensor. Received: {len(args)} positional arguments and the keyword arguments "
+            f"{unexpected}. How to fix: call it on its input only (and optionally training=...).")
+    tensor = args[0]
+    for sublayer in hub.chain(layer):
+        tensor = sublayer(tensor)
+    return tensor
+
+
 def _check_unique_names(functional):
     counts = collections.Counter(_graph_names(functional))
     repeated = sorted(name for name, count in counts.items() if count > 1)
@@ -123,5 +143,7 @@ def _graph_names(functional):
             yield from (_graph_names(inner) if inner is not None else [operation.name])
         elif isinstance(operation, keras.layers.Bidirectional):
             yield from (operation.forward_layer.name, operation.backward_layer.name)
+        elif hub.chain(operation) is not None:
+            yield from (sublayer.name for sublayer in hub.chain(operation))
         elif not node.is_input:
             yield operation.name

@@ -3,6 +3,7 @@
 
 import keras
 
+from tf_neuronselect.analysis import hub
 from tf_neuronselect.api_export import PACKAGE
 from tf_neuronselect.utils import keras_private
 
@@ -75,13 +76,14 @@ def copy_call(operation, args, kwargs, stock_only=False):
 
 def layer_from_config(operation, config, cls=None):
     """A new layer of ``operation``'s class (or ``cls``) made from ``config`` (its own, maybe
-    narrowed).
+    narrowed); a KerasHub layer whose class cannot be rebuilt from its own config becomes this
+    library's stand-in (hub.py's ``rebuilt_as``: ViT's patching and blocks).
 
     The new model is made of such layers and ``keras.models.load_model`` rebuilds them the same
-    way, so a class whose ``get_config`` its ``from_config`` rejects (KerasHub's
-    ``ViTPatchingAndEmbedding`` lists keys its ``__init__`` does not take) is refused by name
+    way, so any other class whose ``get_config`` its ``from_config`` rejects is refused by name
     here rather than failing deep inside Keras."""
-    cls = type(operation) if cls is None else cls
+    if cls is None:
+        cls, config = hub.rebuilt_as(operation, config)
     try:
         return cls.from_config(config)
     except (TypeError, ValueError) as error:

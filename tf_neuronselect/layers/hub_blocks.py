@@ -1,5 +1,5 @@
-"""KerasHub's transformer blocks with heads of an explicit size, so a block can lose heads and
-still compute the same function.
+"""KerasHub's layers rebuilt so a model can lose heads and still compute the same function, and
+save and load.
 
 ``keras_hub.layers.TransformerEncoder`` / ``TransformerDecoder`` derive the per-head size
 ``hidden_dim // num_heads`` in ``build``: the same block with fewer heads has wider heads and
@@ -7,9 +7,16 @@ another softmax scale. These subclasses take the per-head size ``key_dim`` (and 
 separate ``cross_attention_num_heads``) and build their attentions with it; everything else is
 the stock block. ``tf_neuronselect.shrink`` makes them when it removes a block's heads.
 
+ViT's layers (keras-hub 0.32) cannot be rebuilt from their own config at all: ``ViTEncoderBlock``
+lists ``key_dim`` and ``ViTPatchingAndEmbedding`` lists ``num_patches`` / ``num_positions``,
+which their constructors reject (``ViTBackbone`` itself never needs it: it is rebuilt from its
+own arguments). ``HeadPrunedViTEncoderBlock`` takes ``key_dim``; ``SavableViTPatchingAndEmbedding``
+saves its constructor's arguments only. ``shrink`` rebuilds every ViT block and patching layer
+as these (``stand_in``), whether or not they lose units.
+
 This module imports keras_hub, so nothing in the package imports it eagerly (keras_hub is
 optional). Importing it registers the classes as ``tf_neuronselect>HeadPrunedTransformerEncoder``
-/ ``...Decoder``: do so before ``keras.models.load_model`` reads a model that holds them.
+and so on: do so before ``keras.models.load_model`` reads a model that holds them.
 """
 
 import keras_hub
@@ -107,10 +114,65 @@ class HeadPrunedTransformerDecoder(_ExplicitHeads, keras_hub.layers.TransformerD
         return config
 
 
+_VIT = keras_private.hub_vit_layers()
+
+
+@neuronselect_export
+class HeadPrunedViTEncoderBlock(_VIT.ViTEncoderBlock):
+    """KerasHub's ``ViTEncoderBlock`` whose attention has ``num_heads`` heads of ``key_dim``
+    each (the stock block derives ``hidden_dim // num_heads``, and its ``build`` reads the
+    attribute this sets).
+
+    Args:
+        num_heads, hidden_dim, mlp_dim, ...: as KerasHub's ``ViTEncoderBlock``.
+        key_dim: int, the size of each head's query, key and value; None derives it as the
+            stock block does.
+    """
+
+    def __init__(self, num_heads, hidden_dim, mlp_dim, key_dim=None, **kwargs):
+        super().__init__(num_heads, hidden_dim, mlp_dim, **kwargs)
+        key_dim = validate_positive_int(key_dim, "key_dim", type(self).__name__,
+                                        allow_none=True, example=64)
+        if key_dim is not None:
+            self.key_dim = key_dim  # the stock get_config already saves it
+
+
+@neuronselect_export
+class SavableViTPatchingAndEmbedding(_VIT.ViTPatchingAndEmbedding):
+    """KerasHub's ``ViTPatchingAndEmbedding`` whose config holds its constructor's arguments
+    only, so ``from_config(get_config())`` rebuilds it (keras-hub 0.32's lists ``num_patches``
+    and ``num_positions``, derived values its constructor rejects, and omits
+    ``use_patch_bias`` and ``data_format``)."""
+
+    def get_config(self):
+        return patching_config(self, super().get_config())
+
+
+def patching_config(layer, config):
+    """``config`` (a ViT patching layer's own) without the derived sizes and with the
+    arguments the stock ``get_config`` leaves out, read from ``layer``."""
+    config = {k: v for k, v in config.items() if k not in ("num_patches", "num_positions")}
+    config.update(use_patch_bias=layer.use_patch_bias, data_format=layer.data_format)
+    return config
+
+
+def stand_in(layer, config):
+    """``(class, config)`` to rebuild ``layer`` from its ``config`` as: this module's class
+    for a stock ViT block or patching layer (the stock ones cannot be rebuilt from their own
+    config), else ``(type(layer), config)``."""
+    if type(layer) is _VIT.ViTPatchingAndEmbedding:
+        return SavableViTPatchingAndEmbedding, patching_config(layer, config)
+    if type(layer) is _VIT.ViTEncoderBlock:
+        return HeadPrunedViTEncoderBlock, config
+    return type(layer), config
+
+
 _PRUNED = {keras_hub.layers.TransformerEncoder: HeadPrunedTransformerEncoder,
            keras_hub.layers.TransformerDecoder: HeadPrunedTransformerDecoder,
            HeadPrunedTransformerEncoder: HeadPrunedTransformerEncoder,
-           HeadPrunedTransformerDecoder: HeadPrunedTransformerDecoder}
+           HeadPrunedTransformerDecoder: HeadPrunedTransformerDecoder,
+           _VIT.ViTEncoderBlock: HeadPrunedViTEncoderBlock,
+           HeadPrunedViTEncoderBlock: HeadPrunedViTEncoderBlock}
 
 
 def head_pruned_class(cls):
@@ -119,6 +181,6 @@ def head_pruned_class(cls):
         names = ", ".join(sorted(c.__name__ for c in _PRUNED))
         raise TypeError(
             f"head_pruned_class: expected one of the classes {names}. Received: {cls!r}. How "
-            "to fix: pass the class of a KerasHub TransformerEncoder / TransformerDecoder "
-            "block (other blocks keep their heads).")
+            "to fix: pass the class of a KerasHub TransformerEncoder, TransformerDecoder or "
+            "ViTEncoderBlock (other blocks keep their heads).")
     return _PRUNED[cls]

@@ -182,3 +182,16 @@ def hub_attention_role(attribute):
     """``"self"`` / ``"cross"`` when ``attribute`` is where a KerasHub transformer block keeps
     its self- / cross-attention sublayer, else None."""
     return _HUB_ATTENTIONS.get(attribute)
+
+
+# keras-hub 0.32 does not export its ViT layers (``ViTPatchingAndEmbedding``, ``ViTEncoder``,
+# ``ViTEncoderBlock``) under ``keras_hub.layers``: they are reached at their module path, which
+# the next keras-hub may move.
+_HUB_VIT_LAYERS = "keras_hub.src.models.vit.vit_layers"
+
+
+def hub_vit_layers():
+    """KerasHub's module of ViT layers (imports keras_hub: call it only when it is wanted)."""
+    import importlib  # noqa: PLC0415
+
+    return importlib.import_module(_HUB_VIT_LAYERS)
