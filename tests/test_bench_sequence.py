@@ -194,7 +194,7 @@ def test_runs_start_with_each_studys_dense_reference():
 @pytest.mark.parametrize("text, message", [
     ("gru:group-lasso:1", "STUDY one of vit, lstm and ARM one of group-lasso, "
                           "sparse-group-lasso, adaptive-group-lasso, adaptive-gates, adaptive-mixed, "
-                          "compress, compress-penalty. "
+                          "adaptive-budget, compress, compress-penalty. "
                           "Received: "
                           "'gru:group-lasso:1'"),
     ("vit:dense:0", "Received: 'vit:dense:0'"),

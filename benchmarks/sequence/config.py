@@ -68,6 +68,13 @@ FINETUNE_LR = 1e-3  # Adam, cosine-decayed to 1% over the fine-tuning
 # with l1 3e-2 heads 4-2-1-1, MLP 1-1-1-1 (4.15%, 28%, 2.21x).
 PROX_WARMUP_EPOCHS = 1
 MIXED_HEAD_STRENGTH = 3e-4  # the adaptive-mixed arm's group lasso on the heads
+# The adaptive-budget arm (run by --runs only): the adaptive group lasso from
+# BUDGET_START_STRENGTH, a SizeBudget steering it every quarter epoch to the MACs share in the
+# strength column. Single runs (2026-12-03, --runs vit:adaptive-budget:0.3
+# lstm:adaptive-budget:0.2): the ViT ended at 55% of the MACs (heads 4-1-1-1, MLP
+# 117-109-66-38; 3.61%, 1.56x), the LSTM at 38% (74 units; 3.26%, 1.50x): short of the target
+# and no better than a fixed strength of the same size.
+BUDGET_START_STRENGTH = 3e-4
 PENALTY_RUNS = {
     "vit": (("group-lasso", (0.2,)), ("adaptive-group-lasso", (3e-4, 5e-4, 1e-3)),
             ("adaptive-mixed", (1e-2,))),

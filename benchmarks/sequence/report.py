@@ -11,12 +11,14 @@ ARM_LABELS = {"dense": "dense (Adam)",
               "sparse-group-lasso": "sparse group lasso per unit group",
               "adaptive-group-lasso": "group lasso per unit group, prox in Adam's metric",
               "adaptive-gates": "gates on heads and MLP neurons (L1), prox in Adam's metric",
+              "adaptive-budget": "group lasso per unit group, Adam's metric, its strength "
+                                 "steered by a SizeBudget (strength: MACs share)",
               "adaptive-mixed": "gates on MLP neurons (L1), group lasso on heads, Adam's metric",
               "compress": "ns.compress of the trained dense model (strength: MACs share)",
               "compress-penalty": "ns.compress(method=\"penalty\") of the trained dense "
                                   "model (strength: MACs share)"}
 PENALIZED_ARMS = ("group-lasso", "sparse-group-lasso", "adaptive-group-lasso", "adaptive-gates",
-                  "adaptive-mixed", "compress", "compress-penalty")
+                  "adaptive-mixed", "adaptive-budget", "compress", "compress-penalty")
 # The runs that start from the trained dense model (ns.compress), the rest penalize from scratch.
 COMPRESS_ARMS = ("compress", "compress-penalty")
 # Dense models: the reference every run is timed and judged against, and the same network

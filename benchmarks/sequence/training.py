@@ -60,6 +60,7 @@ def attach(model, arm, strength):
         return gated, sorted(set(gates) | set(heads))
     penalty = {"group-lasso": lambda: ns.GroupLasso(strength),
                "adaptive-group-lasso": lambda: ns.GroupLasso(strength),
+               "adaptive-budget": lambda: ns.GroupLasso(config.BUDGET_START_STRENGTH),
                "sparse-group-lasso": lambda: ns.SparseGroupLasso(strength, alpha=config.ALPHA)}
     if arm not in penalty:
         raise ValueError(f"unknown arm {arm!r}; expected dense, adaptive-gates or one of "
@@ -85,6 +86,7 @@ def optimizer(arm, steps, epochs):
 def train(study, arm, strength, data, epochs):
     """The trained model of one run, the layers its penalty covers and its training seconds."""
     import keras
+    import tf_neuronselect as ns
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.SEED)
@@ -96,8 +98,12 @@ def train(study, arm, strength, data, epochs):
                   steps_per_execution=config.STEPS_PER_EXECUTION)
     label = f"{study} {arm} {strength:g}"
     start = time.perf_counter()
+    callbacks = [epoch_line(label, epochs)]
+    if arm == "adaptive-budget":  # the strength is the share of the MACs to end at
+        callbacks.append(ns.SizeBudget(macs=int(strength * ns.count_macs(model)),
+                                       every_n_steps=max(1, steps // epochs // 4)))
     model.fit(inputs(study, data.x_train), data.y_train, batch_size=config.BATCH, epochs=epochs,
-              verbose=0, callbacks=[epoch_line(label, epochs)])
+              verbose=0, callbacks=callbacks)
     return model, penalized, time.perf_counter() - start
 
 
