@@ -534,35 +534,23 @@ def test_the_package_imports_without_importing_keras_hub():
 
 
 @pytest.mark.slow
-def test_a_model_whose_blocks_lost_heads_loads_once_hub_blocks_is_imported(tmp_path):
-    path = tmp_path / "bert.keras"
-    ns.shrink(bert()).save(path)
+@pytest.mark.parametrize("factory, missing, layer, loaded", [
+    (bert, "HeadPrunedTransformerEncoder", "transformer_layer_0", "HeadPrunedTransformerEncoder"),
+    (lambda: vit(7), "SavableViTPatchingAndEmbedding", "transformer_block_1",
+     "HeadPrunedViTEncoderBlock")])
+def test_a_shrunk_model_loads_in_a_fresh_process_once_hub_blocks_is_imported(
+        tmp_path, factory, missing, layer, loaded):
+    path = tmp_path / "shrunk.keras"
+    ns.shrink(factory()).save(path)
     code = (f"import keras\npath = {str(path)!r}\n"
             "try:\n    keras.models.load_model(path)\nexcept TypeError as error:\n"
-            "    print('refused:', \"Could not locate class 'HeadPrunedTransformerEncoder'\" in "
-            "str(error))\n"
+            f"    print('refused:', \"Could not locate class '{missing}'\" in str(error))\n"
             "import tf_neuronselect.layers.hub_blocks\n"
-            "print('loaded:', type(keras.models.load_model(path).get_layer("
-            "'transformer_layer_0')).__name__)\n")
+            f"print('loaded:', type(keras.models.load_model(path).get_layer({layer!r}))"
+            ".__name__)\n")
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True)
-    assert found.stdout.split() == ["refused:", "True", "loaded:", "HeadPrunedTransformerEncoder"]
-
-
-@pytest.mark.slow
-def test_a_shrunk_vit_loads_in_a_fresh_process_once_hub_blocks_is_imported(tmp_path):
-    path = tmp_path / "vit.keras"
-    ns.shrink(vit(7)).save(path)
-    code = (f"import keras, numpy as np\npath = {str(path)!r}\n"
-            "try:\n    keras.models.load_model(path)\nexcept TypeError as error:\n"
-            "    print('refused:', \"Could not locate class 'SavableViTPatchingAndEmbedding'\" "
-            "in str(error))\n"
-            "import tf_neuronselect.layers.hub_blocks\n"
-            "model = keras.models.load_model(path)\n"
-            "print('loaded:', type(model.get_layer('transformer_block_1')).__name__)\n")
-    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           check=True)
-    assert found.stdout.split() == ["refused:", "True", "loaded:", "HeadPrunedViTEncoderBlock"]
+    assert found.stdout.split() == ["refused:", "True", "loaded:", loaded]
 
 
 def test_a_head_pruned_block_has_the_stock_weights_with_fewer_heads_and_round_trips():
