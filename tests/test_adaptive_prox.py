@@ -98,3 +98,24 @@ def test_adaptive_prox_refuses_a_penalty_without_a_metric_step(rng):
 def test_adaptive_prox_must_be_a_bool():
     with pytest.raises(TypeError, match="ProximalAdam: expected `adaptive_prox`"):
         ns.ProximalAdam(0.01, adaptive_prox="yes")
+
+
+def test_gates_on_the_mlp_and_a_group_lasso_on_the_heads_train_together(rng):
+    """The bench's adaptive-mixed recipe: the head penalty zeroes whole heads in the four
+    kernels and leaves the MLP's kernels alone; the gates' L1 closes a gate exactly."""
+    inputs = keras.Input((6, 8))
+    h = keras.layers.MultiHeadAttention(2, 4, name="att")(inputs, inputs)
+    h = keras.layers.Dense(16, activation="relu", name="mlp1")(keras.layers.Add()([inputs, h]))
+    model = keras.Model(inputs, keras.layers.Dense(3, name="mlp2")(
+        keras.layers.GlobalAveragePooling1D()(h)))
+    gated, gates = ns.add_gates(model, l1=1e3)
+    assert set(gates.values()) == {"mlp1"}
+    assert ns.add_penalty(gated, ns.GroupLasso(1e3), layers=["att"],
+                          over="unit_groups") == ["att"]
+    gated.compile(ns.ProximalAdam(0.1, adaptive_prox=True),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    gated.train_on_batch(rng.normal(size=(8, 6, 8)), rng.integers(0, 3, 8))
+    kernels = [w for w in gated.get_layer("att").weights if w.path.endswith("kernel")]
+    assert len(kernels) == 4 and not any(np.any(k.numpy()) for k in kernels)
+    assert np.all(gated.get_layer("mlp1_gate").theta.numpy() <= 0)
+    assert np.all(gated.get_layer("mlp1").kernel.numpy() != 0)
