@@ -264,8 +264,16 @@ def test_the_penalty_from_scratch_is_judged_apart_from_compress(arm):
     payload["settings"]["compress_epochs"] = {"vit": 3, "lstm": 3}
     payload["settings"]["prox_warmup_epochs"] = 1
     payload["runs"][5]["arm"] = "adaptive-group-lasso"  # LSTM: 1.60% > 1.20% + 0.3
-    row = dict(_compress_row("prune"), arm=arm)
+    row = dict(_compress_row("prune" if arm == "compress" else "penalty"), arm=arm)
     payload["runs"].append(row)
+    method = "prune" if arm == "compress" else "penalty"
+    assert f"macs=share, epochs=3, method=\"{method}\")` (the share" in report.setup_text(
+        payload, "lstm")
+    payload["runs"].append(dict(_compress_row("penalty"), arm="compress-penalty"))
+    if arm == "compress":
+        assert ("method=\"prune\")` (the compress-penalty runs with method=\"penalty\") (the "
+                "share") in report.setup_text(payload, "lstm")
+    payload["runs"].pop()
     assert report.matched_run(payload, "lstm") is row
     assert report.scratch_run(payload, "lstm") is None
     assert report.verdicts(payload, "lstm")[3] == (

@@ -276,12 +276,14 @@ def _compress_text(payload, study):
     if not runs:
         return ""
     epochs = payload["settings"]["compress_epochs"][study]
-    methods = " / ".join(sorted({r["method"] for r in runs}))
+    methods = " / ".join(sorted({r["method"] for r in runs if r["arm"] == "compress"}))
     distill = ", distill=True" if any(r.get("distill") for r in runs) else ""
+    penalty = (" (the compress-penalty runs with method=\"penalty\")"
+               if methods and any(r["arm"] == "compress-penalty" for r in runs) else "")
     return (f" The ns.compress runs start from the trained dense model: `ns.compress(model, "
-            f"(x_train, y_train), macs=share, epochs={epochs}, method=\"{methods}\"{distill})` "
-            f"(the share in the strength column), so their models trained "
-            f"{payload['settings']['epochs'][study]} + {epochs} epochs in all.")
+            f"(x_train, y_train), macs=share, epochs={epochs}, method=\"{methods or 'penalty'}\""
+            f"{distill})`{penalty} (the share in the strength column), so their models "
+            f"trained {payload['settings']['epochs'][study]} + {epochs} epochs in all.")
 
 
 def _finetune_text(settings, study):
