@@ -416,6 +416,23 @@ def test_vit_loses_heads_and_mlp_neurons_killed_at_random_exactly(seed, tmp_path
     assert_same_outputs(model, keras.models.load_model(tmp_path / "vit.keras"), x)
 
 
+def test_a_vit_image_classifier_shrinks_through_its_backbone():
+    backbone = vit(4)
+    classifier = keras_hub.models.ViTImageClassifier(backbone=backbone, num_classes=5,
+                                                     preprocessor=None)
+    block = vit_blocks(backbone)[0]
+    weights = vit_weights(block)
+    zero_entries(weights["mha/value/kernel"], (slice(None), 1))
+    zero_entries(weights["mha/value/bias"], 1)
+    zero_entries(weights["mlp/dense_2/kernel"], [3, 7])
+    shrunk = ns.shrink(classifier)
+    assert_same_outputs(classifier, shrunk, images(4))
+    assert (shrunk.get_layer(block.name).num_heads, shrunk.get_layer(block.name).mlp_dim) == (
+        VIT_HEADS - 1, VIT_MLP - 2)
+    assert shrunk.count_params() == classifier.count_params() - vit_removed_params(
+        block, VIT_HEADS - 1, VIT_MLP - 2)
+
+
 def test_vit_without_class_token_or_biases_shrinks_saves_and_loads(tmp_path):
     model = vit(3, use_class_token=False, use_patch_bias=False, use_mha_bias=False,
                 use_mlp_bias=False)
