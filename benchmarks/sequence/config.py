@@ -65,7 +65,9 @@ FINETUNE_LR = 1e-3  # Adam, cosine-decayed to 1% over the fine-tuning
 # --runs vit:adaptive-mixed:<l1> --mixed-head-strength <s>): heads 3e-4 with l1 3e-3 heads
 # 4-4-1-1, MLP 92-64-44-23 (2.59%, 55% of the MACs), with l1 1e-2 heads 4-4-4-1, MLP 18-4-1-1
 # (2.85%, 46%, 1.54x); heads 1e-3 with l1 1e-2 heads 4-1-1-1, MLP 32-21-11-7 (3.81%, 31%),
-# with l1 3e-2 heads 4-2-1-1, MLP 1-1-1-1 (4.15%, 28%, 2.21x).
+# with l1 3e-2 heads 4-2-1-1, MLP 1-1-1-1 (4.15%, 28%, 2.21x); heads 5e-4 with l1 1e-2 heads
+# 4-4-1-1, MLP 22-6-3-1 (3.19%, 37%, 1.63x), with l1 2e-2 4-4-1-1, MLP 4-1-1-1 (3.50%, 35%,
+# 1.70x).
 PROX_WARMUP_EPOCHS = 1
 MIXED_HEAD_STRENGTH = 3e-4  # the adaptive-mixed arm's group lasso on the heads
 # The adaptive-budget arm (run by --runs only): the adaptive group lasso from
