@@ -49,10 +49,7 @@ def group_entry_means(model, groups, arrays, roles=None):
     means = []
     for group in groups:
         slices = [s for s in group.slices if roles is None or s.role in roles]
-        entries = [slice_entries(arrays[v.path], s).ravel()
-                   for s in _trainable(layers, slices)
-                   for v in [groups_lib.find_weight(layers[s.layer], s.weight)]
-                   if v.path in arrays]
+        entries = [e.ravel() for e in _sliced(layers, _trainable(layers, slices), arrays)]
         means.append(float(np.mean(np.concatenate(entries))) if entries else 0.0)
     return np.array(means)
 
@@ -86,13 +83,17 @@ def _batchnorm_scale(layers, group):
 
 
 def _taylor(layers, group, gradients):
-    total = 0.0
-    for s in group.slices:
+    return sum(float(np.sum(e)) for e in _sliced(layers, group.slices, gradients, True))
+
+
+def _sliced(layers, slices, arrays, times_weight=False):
+    """The entries of ``arrays`` (by variable path) in each of ``slices`` whose variable has
+    one, times the variable's value when ``times_weight``."""
+    for s in slices:
         variable = groups_lib.find_weight(layers[s.layer], s.weight)
-        if variable.path in gradients:
-            total += float(np.sum(slice_entries(to_numpy(variable) * gradients[variable.path],
-                                                s)))
-    return total
+        if variable.path in arrays:
+            array = arrays[variable.path]
+            yield slice_entries(to_numpy(variable) * array if times_weight else array, s)
 
 
 def _mean_at_reads(group, means):
