@@ -133,7 +133,9 @@ def test_readme_lines_show_each_studys_dense_and_matched_runs():
         "0.001 (ProximalAdam with the penalty over every unit group for the other arms, whose "
         "shrunk models are then fine-tuned 1 epoch(s) without it, Adam from 0.001), seed 0. "
         "Matched error: the run with the fewest MACs among those that removed units and are "
-        "within 0.3 points of the dense test error (2.00% + 0.3). TFLite - Keras: max |difference| / max(1, max |Keras "
+        "within 0.3 points of the dense test error (2.00% + 0.3). A width of 0: every head (or "
+        "MLP neuron) of that block's branch was dead, so `shrink` dropped the branch and adds "
+        "its constant output instead. TFLite - Keras: max |difference| / max(1, max |Keras "
         "output|) over 200 test images, batch 1.")
     assert [line.split(" | ")[1] for line in lines[6:8]] == ["-", "0.2"]
     lstm = lines.index(next(line for line in lines if line.startswith("- **LSTM")))
@@ -306,3 +308,12 @@ def test_the_gates_arm_trains_a_gated_copy_with_a_gate_per_head_and_mlp_neuron()
     assert set(names) == {l.name for l in attention + gates}
     assert not any(isinstance(l, ns.Gate) for l in dense.layers)  # the original is untouched
     assert training.optimizer("adaptive-gates", 100, 5).get_config()["adaptive_prox"]
+
+
+def test_the_setup_says_what_a_width_of_zero_means_only_when_a_run_has_one():
+    payload = _payload()  # the ViT's 0.4 run has heads 2-1-1-0
+    dropped = "A width of 0: every head (or MLP neuron) of that block's branch was dead"
+    assert dropped in report.setup_text(payload, "vit")
+    assert dropped not in report.setup_text(payload, "lstm")
+    payload["runs"] = [r for r in payload["runs"] if r["strength"] != 0.4]
+    assert dropped not in report.setup_text(payload, "vit")

@@ -65,10 +65,15 @@ BUILDERS = {"vit": build_vit, "lstm": build_lstm}
 
 
 def vit_structure(model):
-    """``{"heads": [...], "mlp": [...]}``: attention heads and MLP neurons per block."""
-    return {"heads": [model.get_layer(f"block{i}_attention").num_heads
-                      for i in range(config.VIT_BLOCKS)],
-            "mlp": [model.get_layer(f"block{i}_mlp1").units for i in range(config.VIT_BLOCKS)]}
+    """``{"heads": [...], "mlp": [...]}``: attention heads and MLP neurons per block (0 where
+    ``shrink`` dropped the branch: every head or neuron of it was dead)."""
+    names = {layer.name: layer for layer in model.layers}
+
+    def width(name, attribute):
+        return getattr(names[name], attribute) if name in names else 0
+
+    return {"heads": [width(f"block{i}_attention", "num_heads") for i in range(config.VIT_BLOCKS)],
+            "mlp": [width(f"block{i}_mlp1", "units") for i in range(config.VIT_BLOCKS)]}
 
 
 def lstm_structure(model):

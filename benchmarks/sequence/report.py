@@ -255,7 +255,8 @@ def setup_text(payload, study):
             f"run with the fewest MACs among those that removed units and are within "
             f"{s['matched_points']:g} points of the "
             f"dense test error ({final_error(dense_run(payload, study)):.2f}% + "
-            f"{s['matched_points']:g}).{_compress_text(payload, study)} TFLite - Keras: max "
+            f"{s['matched_points']:g}).{_compress_text(payload, study)}{_dropped_text(payload, study)}"
+            f" TFLite - Keras: max "
             f"|difference| / max(1, max |Keras output|) over {s['tflite_check_images']} test "
             f"images, batch 1.")
 
@@ -268,6 +269,16 @@ def _adaptive_text(payload, study):
     epochs = payload["settings"].get("prox_warmup_epochs", 0)
     return (f"; `ProximalAdam(adaptive_prox=True, prox_warmup_steps=<{epochs:g} epoch>)` for "
             f"the adaptive arm")
+
+
+def _dropped_text(payload, study):
+    """What a width of 0 means, when a run of the study has one ("" otherwise)."""
+    widths = [w for r in payload["runs"] if r["study"] == study
+              for values in r["structure"].values() for w in values]
+    if 0 not in widths:
+        return ""
+    return (" A width of 0: every head (or MLP neuron) of that block's branch was dead, so "
+            "`shrink` dropped the branch and adds its constant output instead.")
 
 
 def _compress_text(payload, study):

@@ -9,6 +9,7 @@ import dataclasses
 import numpy as np
 
 COPY, SLICE, REMOVE, RELU, SCALE, INPUT = "copy", "slice", "remove", "relu", "scale", "input"
+DROP = "drop"
 
 
 @dataclasses.dataclass
@@ -20,7 +21,8 @@ class LayerPlan:
         action: "copy" (unchanged), "slice" (narrowed), "remove" (folded away: a Gate, a
             linear TriStateReLU), "relu" (a TriStateReLU that became a ReLU), "scale" (a gate
             that could not be folded, replaced by a BatchNormalization that only scales),
-            "input".
+            "input", "drop" (only a branch that no longer depends on the input reads it: it
+            goes with the branch, see ``surgery.branches``).
         keep_in: kept channel indices per input tensor; keep_out: kept output channels.
         removed_constants: removed output channel -> the constant it emitted (NaN: unused).
         bias_fold: added to the (original, full-length) bias, or None.
@@ -36,6 +38,9 @@ class LayerPlan:
             layer inserted, every feature stays).
         keep_units: for a layer with units inside (attention heads), the ones it keeps
             (``units``, ``dead`` and ``reasons`` then count those units).
+        constant_inputs, add_constant: for an Add summing a branch that no longer depends on
+            the input, the keys of those summands and their sum (added as a constant instead).
+        dropped_with: for a layer that goes with such a branch ("drop"), that Add's name.
     """
 
     name: str
@@ -60,6 +65,9 @@ class LayerPlan:
     macs_after: int = 0
     select: np.ndarray = None
     keep_units: np.ndarray = None
+    constant_inputs: list = None
+    add_constant: np.ndarray = None
+    dropped_with: str = None
 
 
 @dataclasses.dataclass

@@ -8,6 +8,7 @@ from tf_neuronselect.analysis.graph import ModelGraph
 from tf_neuronselect.selection.constants import propagate_constants
 from tf_neuronselect.selection.dead import check_finite
 from tf_neuronselect.selection.dead import layer_status
+from tf_neuronselect.surgery import branches
 from tf_neuronselect.surgery import internal
 from tf_neuronselect.surgery import pins
 from tf_neuronselect.surgery.assemble import assemble
@@ -18,13 +19,14 @@ from tf_neuronselect.utils.validation import validate_non_negative_float
 from tf_neuronselect.utils.validation import validate_positive_int
 
 
-def make_plan(model, tol=0.0, round_to=None, prune_inputs=False):
+def make_plan(model, tol=0.0, round_to=None, prune_inputs=False, drop_branches=True):
     """The ``Plan`` that removes every dead unit of ``model`` it can remove exactly (a
     ``keras.Model`` or a ``ModelGraph``); same arguments as ``shrink``."""
     graph = model if isinstance(model, ModelGraph) else ModelGraph(model)
     tol = validate_non_negative_float(tol, "tol", "shrink")
     round_to = validate_positive_int(round_to, "round_to", "shrink", allow_none=True, example=8)
     prune_inputs = validate_bool(prune_inputs, "prune_inputs", "shrink")
+    drop_branches = validate_bool(drop_branches, "drop_branches", "shrink")
     layers = [n.operation for n in graph.nodes if isinstance(n.operation, keras.layers.Layer)]
     for layer in layers:
         check_finite(layer)
@@ -48,4 +50,6 @@ def make_plan(model, tol=0.0, round_to=None, prune_inputs=False):
                       graph.shapes[graph.output_keys_of(node)[0]])
             internal.plan_internal(node.operation, plans[name], inside[name], shapes)
             plans[name].notes += internal.internal_notes(node.operation, tol)
+    if drop_branches:
+        branches.plan_branches(graph, plans, statuses, constants, tol)
     return Plan(tol, round_to, plans, prune_inputs)

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from tf_neuronselect.analysis.graph import ModelGraph
+from tf_neuronselect.surgery.plan import DROP
 from tf_neuronselect.surgery.planner import make_plan
 from tf_neuronselect.surgery.rewrite import rebuild
 
@@ -23,6 +24,8 @@ class LayerReport:
             multiply-adds per example before and after the plan.
         reasons: reason -> number of removed units with that reason.
         notes: why the plan left units or the layer alone.
+        dropped_with: the residual Add that now adds this layer's branch as a constant (the
+            layer goes with the branch), or None.
     """
 
     name: str
@@ -36,6 +39,7 @@ class LayerReport:
     macs_after: int
     reasons: dict
     notes: list
+    dropped_with: str | None = None
 
 
 @dataclasses.dataclass
@@ -87,7 +91,13 @@ class Report:
     def _why_lines(self):
         """One line per layer that loses units: how many, and the rule that let each go."""
         lines = [f"  {r.name}: " + "; ".join(f"{n} {why}" for why, n in r.reasons.items())
-                 for r in self.layers if r.reasons]
+                 for r in self.layers if r.reasons and not r.dropped_with]
+        by_add = {}
+        for r in self.layers:
+            if r.dropped_with:
+                by_add.setdefault(r.dropped_with, []).append(r.name)
+        lines += [f"  {', '.join(dropped)}: dropped, their branch into '{add}' no longer "
+                  "depends on the input (added as a constant)" for add, dropped in by_add.items()]
         return ["removed units, and why:"] + lines if lines else []
 
 
@@ -126,12 +136,14 @@ def report(model, tol=0.0, sample_inputs=None, prune_inputs=False):
 
 def _layer_report(plan):
     kept_units = plan.keep_units if plan.keep_units is not None else plan.keep_out
-    kept = len(kept_units) if plan.units else 0
+    dropped = plan.action == DROP
+    kept = len(kept_units) if plan.units and not dropped else 0
     return LayerReport(
         name=plan.name, class_name=plan.class_name, units=plan.units, dead=plan.dead,
         kept=kept, params_before=plan.params_before, params_after=plan.params_after,
         macs_before=plan.macs_before, macs_after=plan.macs_after,
-        reasons=dict(plan.reasons), notes=list(plan.notes))
+        reasons=dict(plan.reasons), notes=list(plan.notes),
+        dropped_with=plan.dropped_with if dropped else None)
 
 
 def _check_sample_inputs(model, inputs):

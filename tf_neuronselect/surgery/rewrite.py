@@ -14,6 +14,7 @@ from tf_neuronselect.analysis.replay import without_library_objects
 from tf_neuronselect.layers.select_features import SelectFeatures
 from tf_neuronselect.surgery import plan as plan_lib
 from tf_neuronselect.surgery.assemble import slicer_weights
+from tf_neuronselect.surgery.branches import add_constant
 from tf_neuronselect.surgery.collapse import collapse_linear_dense
 from tf_neuronselect.surgery.internal import internal_scale_argument
 from tf_neuronselect.surgery.planner import make_plan
@@ -22,7 +23,7 @@ _EPSILON = 1e-3
 
 
 def shrink(model, tol=0.0, round_to=None, keep_training_layers=False, collapse_linear=False,
-           prune_inputs=False):
+           prune_inputs=False, drop_branches=True):
     """A smaller functional model computing the same outputs as ``model``.
 
     Removes every dead unit that can go exactly (see ``tf_neuronselect.report`` for what is
@@ -51,12 +52,17 @@ def shrink(model, tol=0.0, round_to=None, keep_training_layers=False, collapse_l
             (its last axis), or after a Flatten that reads the input (the flattened features),
             and the consumers' kernels lose those rows. The model keeps its input signature.
             Off by default: a model holding ``SelectFeatures`` needs tf_neuronselect to load.
+        drop_branches: replace every residual Add whose branch no longer depends on the input
+            (all heads of its attention dead, all neurons of its MLP dead, a last BatchNorm at
+            gamma 0) by an addition of the branch's constant, so the branch's layers go and
+            the model gets shallower (``tf_neuronselect.surgery.branches``; the plan marks
+            those layers "drop").
 
     Returns:
         A new ``keras.Model`` (functional) with fresh weights; ``model`` is not changed.
     """
     graph = ModelGraph(model)
-    plan = make_plan(graph, tol, round_to, prune_inputs)
+    plan = make_plan(graph, tol, round_to, prune_inputs, drop_branches)
     if keep_training_layers:
         return rebuild(graph, keep_for_training(plan))
     compact = rebuild(graph, plan, stock_only=True)
@@ -73,6 +79,9 @@ def keep_for_training(plan):
     """
     layers = {}
     for name, layer_plan in plan.layers.items():
+        if layer_plan.action == plan_lib.DROP:
+            layers[name] = layer_plan
+            continue
         if layer_plan.keep_units is not None and layer_plan.out_scale is not None:
             # A gated attention keeps its gates (one per kept head) instead of folding them.
             layer_plan = dataclasses.replace(
@@ -103,8 +112,12 @@ def rebuild(graph, plan, stock_only=False):
     """
     def call_node(node, args, kwargs):
         layer_plan = plan.layers[node.operation.name]
+        if layer_plan.action == plan_lib.DROP:
+            return [None] * len(node.outputs)  # nothing the new model reads
         if node.is_input:
             outputs = args[0]
+        elif layer_plan.constant_inputs:
+            outputs = add_constant(layer_plan, args, graph.input_keys_of(node))
         else:
             outputs = _execute(node.operation, layer_plan, args, kwargs, stock_only)
         if layer_plan.select is not None:
