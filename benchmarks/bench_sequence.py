@@ -70,7 +70,7 @@ def settings(args, data):
     return {"seed": config.SEED, "epochs": args.epochs, "batch": config.BATCH,
             "learning_rate": config.LEARNING_RATE, "alpha": config.ALPHA,
             "prox_warmup_epochs": args.prox_warmup_epochs,
-            "mixed_head_strength": args.mixed_head_strength,
+            "mixed_gate_l1": args.mixed_gate_l1,
             "finetune_epochs": args.finetune_epochs,
             "finetune_lr": config.FINETUNE_LR,
             "compress_epochs": args.compress_epochs,
@@ -160,9 +160,10 @@ def parse_args(argv=None):
     parser.add_argument("--prox-warmup-epochs", type=float, default=config.PROX_WARMUP_EPOCHS,
                         help=f"epochs over which the adaptive arm's prox is ramped in (default "
                              f"{config.PROX_WARMUP_EPOCHS}; 0: none)")
-    parser.add_argument("--mixed-head-strength", type=float, default=config.MIXED_HEAD_STRENGTH,
-                        help=f"the adaptive-mixed arm's group lasso on the heads (default "
-                             f"{config.MIXED_HEAD_STRENGTH:g})")
+    parser.add_argument("--mixed-gate-l1", type=float, default=config.MIXED_GATE_L1,
+                        help=f"the L1 of the adaptive-mixed arm's gates on the MLP neurons "
+                             f"(default {config.MIXED_GATE_L1:g}; its strength column is the "
+                             "heads' group lasso)")
     parser.add_argument("--train-images", type=int, default=None,
                         help="a fixed random subset of the training images (default all)")
     args = parser.parse_args(argv)
@@ -186,7 +187,7 @@ def main(argv=None):
 
     args = parse_args(argv)
     config.PROX_WARMUP_EPOCHS = args.prox_warmup_epochs  # training.optimizer reads it
-    config.MIXED_HEAD_STRENGTH = args.mixed_head_strength  # training.attach reads it
+    config.MIXED_GATE_L1 = args.mixed_gate_l1  # training.attach reads it
     data = training.load_data(args.quick, args.train_images)
     runs = plan(args)
     directory = resultfiles.work_dir(args.name, args.quick)

@@ -60,16 +60,28 @@ FINETUNE_LR = 1e-3  # Adam, cosine-decayed to 1% over the fine-tuning
 # adaptive prox close MLP neurons and keep every head: l1 1e-3 MLP 128-123-106-81 (2.50%),
 # 3e-3 83-55-19-6 (2.47%, 69% of the MACs, 1.22x), 1e-2 12-1-1-1 (2.84%, 55%, 1.29x), 3e-2
 # 1-1-1-1 (2.85%, 1.30x): heads are what the group lasso takes first, so the two together
-# make the adaptive-mixed arm: gates (L1, the strength column) on the MLP neurons and a group
-# lasso of MIXED_HEAD_STRENGTH on the heads. Single runs (2026-12-03; rerun with
-# --runs vit:adaptive-mixed:<l1> --mixed-head-strength <s>): heads 3e-4 with l1 3e-3 heads
-# 4-4-1-1, MLP 92-64-44-23 (2.59%, 55% of the MACs), with l1 1e-2 heads 4-4-4-1, MLP 18-4-1-1
-# (2.85%, 46%, 1.54x); heads 1e-3 with l1 1e-2 heads 4-1-1-1, MLP 32-21-11-7 (3.81%, 31%),
-# with l1 3e-2 heads 4-2-1-1, MLP 1-1-1-1 (4.15%, 28%, 2.21x); heads 5e-4 with l1 1e-2 heads
-# 4-4-1-1, MLP 22-6-3-1 (3.19%, 37%, 1.63x), with l1 2e-2 4-4-1-1, MLP 4-1-1-1 (3.50%, 35%,
-# 1.70x).
+# make the adaptive-mixed arm: gates on the MLP neurons (L1 MIXED_GATE_L1) and a group lasso
+# on the heads (the strength column). Single runs with the MLP gates' L1
+# varied and heads 3e-4 (2026-12-03, before shrink dropped dead branches: a block kept one
+# head and one neuron; rerun with --runs vit:adaptive-mixed:<heads> --mixed-gate-l1 <l1>):
+# l1 3e-3 heads 4-4-1-1, MLP 92-64-44-23 (2.59%, 55% of the MACs), l1 1e-2 heads 4-4-4-1,
+# MLP 18-4-1-1 (2.85%, 46%, 1.54x); heads 1e-3 with l1 1e-2 heads 4-1-1-1, MLP 32-21-11-7
+# (3.81%, 31%), with l1 3e-2 heads 4-2-1-1, MLP 1-1-1-1 (4.15%, 28%, 2.21x); heads 5e-4 with
+# l1 1e-2 heads 4-4-1-1, MLP 22-6-3-1 (3.19%, 37%, 1.63x), with l1 2e-2 4-4-1-1, MLP 4-1-1-1
+# (3.50%, 35%, 1.70x).
+# Since 2026-12-04 shrink drops a residual branch whose every head or neuron is dead (0 in
+# the structure), which is what makes these small models faster at batch 1. Single runs
+# (2026-12-04, scratch files, each against its own dense run of 2.72%): heads 3e-4 with l1
+# 2e-2 heads 4-4-4-1, MLP 1-0-0-0 (2.83%, 44% of the MACs, 1.77x), 3e-2 heads 4-4-4-2, every
+# MLP gone (2.81%, 48%, 1.79x), 5e-2 the same widths (2.71%, 1.79x); adaptive-gates 3e-2
+# heads 4-4-4-4, every MLP gone (2.80%, 54%, 1.63x); with l1 5e-2, heads 4e-4 left 4-4-4-0
+# (2.95%, 41%, 2.07x), 6e-4 4-4-0-0 (3.44%, 3.30x). The MLP gates at 5e-2 close every
+# neuron, so the heads' strength decides the depth: it is the arm's strength column. The full
+# run of 2026-12-04 03:07 (45.8 min, 22 runs) gave the same widths and errors for 3e-4 and
+# 4e-4 (1.81x, 2.09x) and 5e-4 heads 4-4-3-0 (3.15%, 2.21x); its compress-penalty ViT 0.3
+# lost two whole attentions (heads 2-2-0-0; 3.55%, 2.39x; 4.52% before branches went).
 PROX_WARMUP_EPOCHS = 1
-MIXED_HEAD_STRENGTH = 3e-4  # the adaptive-mixed arm's group lasso on the heads
+MIXED_GATE_L1 = 5e-2  # the adaptive-mixed arm's gates on the MLP neurons
 # The adaptive-budget arm (run by --runs only): the adaptive group lasso from
 # BUDGET_START_STRENGTH, a SizeBudget steering it every quarter epoch to the MACs share in the
 # strength column. Single runs (2026-12-03, --runs vit:adaptive-budget:0.3
@@ -78,8 +90,8 @@ MIXED_HEAD_STRENGTH = 3e-4  # the adaptive-mixed arm's group lasso on the heads
 # and no better than a fixed strength of the same size.
 BUDGET_START_STRENGTH = 3e-4
 PENALTY_RUNS = {
-    "vit": (("group-lasso", (0.2,)), ("adaptive-group-lasso", (3e-4, 5e-4, 1e-3)),
-            ("adaptive-mixed", (1e-2,))),
+    "vit": (("group-lasso", (0.2,)), ("adaptive-group-lasso", (3e-4, 1e-3)),
+            ("adaptive-mixed", (3e-4, 4e-4, 5e-4))),
     "lstm": (("group-lasso", (0.2,)), ("adaptive-group-lasso", (5e-4, 7e-4, 1e-3)))}
 # `--quick`: a fixed 2k / 1k subset, one epoch (16 steps), no fine-tuning, one run per study,
 # strong enough that units die within those 16 steps (2026-12-03: ViT 10 removed two MLP

@@ -1,6 +1,7 @@
 """bench_sequence.py's verdicts and tables, from its results (no TensorFlow): which run of each
 study counts at matched error, the issue's targets, results/sequence.md and the README lines."""
 
+from benchmarks.sequence import config
 from benchmarks.tflite_runs import load_text
 
 STUDIES = {"vit": "ViT on 7x7 patches", "lstm": "LSTM over the rows"}
@@ -13,7 +14,8 @@ ARM_LABELS = {"dense": "dense (Adam)",
               "adaptive-gates": "gates on heads and MLP neurons (L1), prox in Adam's metric",
               "adaptive-budget": "group lasso per unit group, Adam's metric, its strength "
                                  "steered by a SizeBudget (strength: MACs share)",
-              "adaptive-mixed": "gates on MLP neurons (L1), group lasso on heads, Adam's metric",
+              "adaptive-mixed": "group lasso on heads (strength), gates on MLP neurons (L1 "
+                                f"{config.MIXED_GATE_L1:g}), Adam's metric",
               "compress": "ns.compress of the trained dense model (strength: MACs share)",
               "compress-penalty": "ns.compress(method=\"penalty\") of the trained dense "
                                   "model (strength: MACs share)"}

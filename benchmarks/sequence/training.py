@@ -41,8 +41,9 @@ def inputs(study, images):
 def attach(model, arm, strength):
     """``(model, names)``: the model to train with the arm's penalty over every unit group
     (attention heads, MLP neurons, LSTM units), or ShrinkNets gates on every head and MLP
-    neuron (``adaptive-gates``: a gated copy), or gates on the MLP neurons and a group lasso
-    of MIXED_HEAD_STRENGTH on the heads (``adaptive-mixed``), and the layers it covers."""
+    neuron (``adaptive-gates``: a gated copy), or gates of L1 MIXED_GATE_L1 on the MLP neurons
+    and a group lasso of ``strength`` on the heads (``adaptive-mixed``), and the layers it
+    covers."""
     import keras
     import tf_neuronselect as ns
 
@@ -52,10 +53,10 @@ def attach(model, arm, strength):
         gated, gates = ns.add_gates(model, l1=strength, heads=True)
         return gated, sorted(gates)
     if arm == "adaptive-mixed":  # gates on the MLP neurons, a group lasso on the heads
-        gated, gates = ns.add_gates(model, l1=strength)
+        gated, gates = ns.add_gates(model, l1=config.MIXED_GATE_L1)
         attentions = [layer.name for layer in gated.layers
                       if isinstance(layer, keras.layers.MultiHeadAttention)]
-        heads = ns.add_penalty(gated, ns.GroupLasso(config.MIXED_HEAD_STRENGTH),
+        heads = ns.add_penalty(gated, ns.GroupLasso(strength),
                                layers=attentions, over="unit_groups")
         return gated, sorted(set(gates) | set(heads))
     penalty = {"group-lasso": lambda: ns.GroupLasso(strength),
