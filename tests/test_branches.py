@@ -143,3 +143,18 @@ def test_a_branch_whose_gates_are_all_closed_goes_while_training():
     assert_equivalent(gated, smaller, x)
     smaller.compile("sgd", "mse")
     smaller.fit(x, np.zeros((4, 3)), verbose=0)
+
+
+def test_fit_with_shrinking_drops_a_branch_whose_gates_closed_and_records_it():
+    model = transformer()
+    gated, _ = ns.add_gates(model, l1=1e-3)
+    gate = gated.get_layer("mlp0a_gate")
+    gate.set_weights([np.full(w.shape, -1.0) for w in gate.get_weights()])
+    gated.compile(ns.ProximalSGD(1e-3), "mse")
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=(16, 6, 10)).astype("float32"), np.zeros((16, 3), "float32")
+    smaller, history = ns.fit_with_shrinking(gated, x, y, epochs=1, verbose=0)
+    assert not {"mlp0a", "mlp0b", "mlp0c"} & names(smaller)
+    # mlp0a has 48 units, mlp0b 32 and mlp0c 16 (transformer's width 16): none is kept
+    units = history.shrinks[0]["units"]
+    assert (units["mlp0a"], units["mlp0b"], units["mlp0c"]) == ((48, 0), (32, 0), (16, 0))

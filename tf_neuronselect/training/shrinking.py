@@ -12,6 +12,7 @@ nothing dies the run is one ``model.fit``.
 
 import keras
 
+from tf_neuronselect.surgery.plan import DROP
 from tf_neuronselect.surgery.rewrite import rebuild
 from tf_neuronselect.training.chunks import RunState
 from tf_neuronselect.training.chunks import check_callbacks
@@ -86,12 +87,14 @@ def rebuild_for_training(model, graph, plan):
 
 def _widths(plan):
     """``{layer: (units, kept)}`` of the layers that lose units: a layer's internal units
-    (heads, a block's neurons) when it has them, else its output channels."""
+    (heads, a block's neurons) when it has them, else its output channels; 0 kept when the
+    layer goes with a dead residual branch."""
     widths = {}
     for name, p in plan.layers.items():
         kept = p.keep_units if p.keep_units is not None else p.keep_out
-        if kept is not None and p.units and len(kept) < p.units:
-            widths[name] = (p.units, len(kept))
+        count = 0 if p.action == DROP else None if kept is None else len(kept)
+        if count is not None and p.units and count < p.units:
+            widths[name] = (p.units, count)
     return widths
 
 
