@@ -10,6 +10,8 @@ the model. The outputs are unchanged up to float rounding, and the model gets sh
 is what makes a small model faster at batch 1 (every layer costs a dispatch).
 """
 
+import functools
+
 import keras
 import numpy as np
 
@@ -17,8 +19,7 @@ from tf_neuronselect.analysis.attention import AttentionSlicer
 from tf_neuronselect.analysis.graph import tensor_key
 from tf_neuronselect.analysis.registry import get_slicer
 from tf_neuronselect.surgery import plan as plan_lib
-
-_ADD_OPS = ("Add",)  # keras.ops.add / ``x + y`` records an operation of this class name
+from tf_neuronselect.utils import keras_private
 
 
 def input_independent(graph, statuses, constants, tol=0.0):
@@ -48,8 +49,13 @@ def _silent_attention(node, tol):
 
 
 def _is_add(operation):
-    return isinstance(operation, keras.layers.Add) or (
-        not isinstance(operation, keras.layers.Layer) and type(operation).__name__ in _ADD_OPS)
+    # An Add layer, or the operation ``keras.ops.add`` / ``x + y`` records.
+    return isinstance(operation, (keras.layers.Add, _add_op()))
+
+
+@functools.cache
+def _add_op():
+    return keras_private.op_class(keras.ops.add, 2.0)
 
 
 def constant_adds(graph, independent):

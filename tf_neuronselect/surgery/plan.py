@@ -69,6 +69,15 @@ class LayerPlan:
     add_constant: np.ndarray = None
     dropped_with: str = None
 
+    @property
+    def kept_count(self):
+        """Units kept (its internal units when it has them), 0 when the layer is dropped with a
+        branch, None when the plan keeps no list of them."""
+        if self.action == DROP:
+            return 0
+        kept = self.keep_units if self.keep_units is not None else self.keep_out
+        return None if kept is None else len(kept)
+
 
 @dataclasses.dataclass
 class Plan:

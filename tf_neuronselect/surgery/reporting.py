@@ -7,7 +7,6 @@ import keras
 import numpy as np
 
 from tf_neuronselect.analysis.graph import ModelGraph
-from tf_neuronselect.surgery.plan import DROP
 from tf_neuronselect.surgery.planner import make_plan
 from tf_neuronselect.surgery.rewrite import rebuild
 
@@ -135,15 +134,13 @@ def report(model, tol=0.0, sample_inputs=None, prune_inputs=False):
 
 
 def _layer_report(plan):
-    kept_units = plan.keep_units if plan.keep_units is not None else plan.keep_out
-    dropped = plan.action == DROP
-    kept = len(kept_units) if plan.units and not dropped else 0
+    kept = plan.kept_count if plan.units else 0
     return LayerReport(
         name=plan.name, class_name=plan.class_name, units=plan.units, dead=plan.dead,
         kept=kept, params_before=plan.params_before, params_after=plan.params_after,
         macs_before=plan.macs_before, macs_after=plan.macs_after,
         reasons=dict(plan.reasons), notes=list(plan.notes),
-        dropped_with=plan.dropped_with if dropped else None)
+        dropped_with=plan.dropped_with)
 
 
 def _check_sample_inputs(model, inputs):

@@ -12,7 +12,6 @@ nothing dies the run is one ``model.fit``.
 
 import keras
 
-from tf_neuronselect.surgery.plan import DROP
 from tf_neuronselect.surgery.rewrite import rebuild
 from tf_neuronselect.training.chunks import RunState
 from tf_neuronselect.training.chunks import check_callbacks
@@ -91,10 +90,8 @@ def _widths(plan):
     layer goes with a dead residual branch."""
     widths = {}
     for name, p in plan.layers.items():
-        kept = p.keep_units if p.keep_units is not None else p.keep_out
-        count = 0 if p.action == DROP else None if kept is None else len(kept)
-        if count is not None and p.units and count < p.units:
-            widths[name] = (p.units, count)
+        if p.kept_count is not None and p.units and p.kept_count < p.units:
+            widths[name] = (p.units, p.kept_count)
     return widths
 
 
